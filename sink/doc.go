@@ -1,0 +1,46 @@
+// Package sink writes the items of generator producers to a gin response,
+// the second half of a ginstream pipeline (generator → sink → HTTP
+// response).
+//
+//	r.GET("/stream/numbers", func(c *gin.Context) {
+//		sink.Stream(c, sink.Lines[int]{}, generator.Count(100, 20*time.Millisecond))
+//	})
+//
+// A [Writer] drains the stream through gin's Context.Stream. Each step waits
+// for the next item, encodes it, then encodes every item already waiting, up
+// to a byte budget, and writes and flushes them at once: a fast producer gets
+// large writes, a slow one gets each item onto the wire as soon as it
+// exists.
+//
+// # Backpressure and stalls
+//
+// A write blocks while the client does not read, so the producers block on
+// the full buffer and memory stays bounded by the buffer's capacity and the
+// socket buffers, however long the stream. Every batch is written under a
+// write deadline (Writer.StallTimeout): a client that accepts nothing for
+// that long ends the stream with outcome [Stalled]. A client that
+// disconnects ends it with [ClientGone]. Either way the producers' context
+// is cancelled and Stream returns only once every producer has returned.
+//
+// # Failures
+//
+// Failures are never silent. A producer error before the first byte gives
+// an HTTP error whose status [StatusOf] takes from the error (404 for
+// something missing, 400 for bad input, 500 otherwise) and a one-line body.
+// After bytes were sent the status can no longer change, so the Writer
+// aborts the response: it sets the write deadline in the past, which makes
+// the HTTP/2 server reset the stream and the HTTP/1.1 server close the
+// connection before the chunked body's terminating chunk. A client sees a
+// failed transfer (a reset stream, or an unexpected EOF) rather than a clean
+// end, whatever middleware is installed: the usual panic(http.ErrAbortHandler)
+// would be swallowed by gin's Recovery, which ends such a response cleanly
+// and so turns a failed export into a silently truncated file. Every
+// failure is logged with log/slog, recorded with gin's Context.Error and
+// returned in the [Report].
+//
+// # Encoders
+//
+// An [Encoder] frames items: [Lines] for text lines, [Bytes] for raw bytes,
+// [NDJSON] for JSON lines and [CSV] for comma-separated records with a
+// header row and an optional guard against spreadsheet formula injection.
+package sink

@@ -1,0 +1,253 @@
+package sink
+
+import (
+	"bytes"
+	"encoding"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+)
+
+// Encoder frames the items of a stream as bytes. A [Writer] calls Append
+// once per item, from one goroutine per stream; encoders in this package
+// keep no per-stream state and are safe for concurrent use by many streams.
+//
+// Server-Sent Events and other framings are encoders too: anything that
+// implements this interface can be streamed.
+type Encoder[T any] interface {
+	// ContentType is the media type of the stream, sent as Content-Type
+	// unless the handler has set one.
+	ContentType() string
+	// Append appends the encoding of item to dst and returns the extended
+	// slice. On error it returns dst unchanged, and the stream fails.
+	Append(dst []byte, item T) ([]byte, error)
+}
+
+// Preamble is implemented by encoders that open a stream with bytes of
+// their own before the first item, such as a CSV header row. A [Writer]
+// calls AppendPreamble once, also for a stream with no items.
+type Preamble interface {
+	AppendPreamble(dst []byte) ([]byte, error)
+}
+
+// ErrLineBreak reports an item that [Lines] cannot frame because it
+// contains a line feed.
+var ErrLineBreak = errors.New("sink: item contains a line feed")
+
+// Lines encodes each item as one line of text, ending in "\n", as
+// text/plain. Items of type string and []byte are written as they are,
+// integers in decimal, values implementing encoding.TextAppender or
+// fmt.Stringer through those methods, and anything else as fmt.Append
+// formats it. An item containing "\n" fails with [ErrLineBreak], so that
+// splitting the body on "\n" always gives back the items.
+type Lines[T any] struct{}
+
+// ContentType returns "text/plain; charset=utf-8".
+func (Lines[T]) ContentType() string { return "text/plain; charset=utf-8" }
+
+// Append appends item and a line feed to dst.
+func (Lines[T]) Append(dst []byte, item T) ([]byte, error) {
+	start := len(dst)
+	switch v := any(item).(type) {
+	case string:
+		dst = append(dst, v...)
+	case []byte:
+		dst = append(dst, v...)
+	case int:
+		dst = strconv.AppendInt(dst, int64(v), 10)
+	case int64:
+		dst = strconv.AppendInt(dst, v, 10)
+	case int32:
+		dst = strconv.AppendInt(dst, int64(v), 10)
+	case uint:
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	case uint64:
+		dst = strconv.AppendUint(dst, v, 10)
+	case uint32:
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	case float64:
+		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
+	case encoding.TextAppender:
+		var err error
+		if dst, err = v.AppendText(dst); err != nil {
+			return dst[:start], fmt.Errorf("sink: encode line: %w", err)
+		}
+	case fmt.Stringer:
+		dst = append(dst, v.String()...)
+	default:
+		dst = fmt.Append(dst, item)
+	}
+	if bytes.IndexByte(dst[start:], '\n') >= 0 {
+		return dst[:start], ErrLineBreak
+	}
+	return append(dst, '\n'), nil
+}
+
+// Bytes writes each item as it is, with no framing: the stream is the
+// concatenation of the items.
+type Bytes struct {
+	// Type is the stream's media type; empty means
+	// "application/octet-stream".
+	Type string
+}
+
+// ContentType returns b.Type or "application/octet-stream".
+func (b Bytes) ContentType() string {
+	if b.Type == "" {
+		return "application/octet-stream"
+	}
+	return b.Type
+}
+
+// Append appends item to dst.
+func (Bytes) Append(dst []byte, item []byte) ([]byte, error) {
+	return append(dst, item...), nil
+}
+
+// NDJSON encodes each item as one line of JSON (newline-delimited JSON, as
+// application/x-ndjson). JSON escapes line breaks inside strings, so every
+// line holds exactly one item. HTML characters are not escaped.
+type NDJSON[T any] struct{}
+
+// ContentType returns "application/x-ndjson".
+func (NDJSON[T]) ContentType() string { return "application/x-ndjson" }
+
+// jsonEncoders holds json.Encoders writing to an appender, so that encoding
+// an item allocates no encoder.
+var jsonEncoders = sync.Pool{New: func() any {
+	a := &appender{}
+	enc := json.NewEncoder(a)
+	enc.SetEscapeHTML(false)
+	return &jsonEncoder{a: a, enc: enc}
+}}
+
+type jsonEncoder struct {
+	a   *appender
+	enc *json.Encoder
+}
+
+// Append appends the JSON encoding of item and a line feed to dst.
+func (NDJSON[T]) Append(dst []byte, item T) ([]byte, error) {
+	je := jsonEncoders.Get().(*jsonEncoder)
+	defer jsonEncoders.Put(je)
+	je.a.b = dst
+	err := je.enc.Encode(item) // Encode adds the line feed
+	out := je.a.b
+	je.a.b = nil
+	if err != nil {
+		return dst, fmt.Errorf("sink: encode JSON: %w", err)
+	}
+	return out, nil
+}
+
+// CSV encodes records as comma-separated values (RFC 4180, through
+// encoding/csv) as text/csv.
+type CSV struct {
+	// Header, if not nil, is written as the first row, also for a stream
+	// with no records.
+	Header []string
+	// GuardFormulas prefixes with a single quote every cell that a
+	// spreadsheet would run as a formula: one starting with '=', '+', '-',
+	// '@', tab or carriage return, unless it is a plain number such as
+	// "-42" or "+1.5". Turn it on for files that people open in Excel or
+	// similar programs and whose cells hold untrusted text (OWASP's "CSV
+	// injection").
+	GuardFormulas bool
+	// CRLF ends rows with "\r\n" instead of "\n".
+	CRLF bool
+}
+
+// ContentType returns "text/csv; charset=utf-8".
+func (CSV) ContentType() string { return "text/csv; charset=utf-8" }
+
+// csvWriters holds csv.Writers writing to an appender.
+var csvWriters = sync.Pool{New: func() any {
+	a := &appender{}
+	return &csvWriter{a: a, w: csv.NewWriter(a)}
+}}
+
+type csvWriter struct {
+	a *appender
+	w *csv.Writer
+}
+
+// AppendPreamble appends the header row, if any.
+func (e CSV) AppendPreamble(dst []byte) ([]byte, error) {
+	if e.Header == nil {
+		return dst, nil
+	}
+	return e.Append(dst, e.Header)
+}
+
+// Append appends record as one CSV row.
+func (e CSV) Append(dst []byte, record []string) ([]byte, error) {
+	if e.GuardFormulas {
+		copied := false
+		for i, cell := range record {
+			if isFormula(cell) {
+				if !copied { // never change the caller's slice
+					record, copied = append([]string(nil), record...), true
+				}
+				record[i] = "'" + cell
+			}
+		}
+	}
+	cw := csvWriters.Get().(*csvWriter)
+	defer csvWriters.Put(cw)
+	cw.a.b = dst
+	cw.w.UseCRLF = e.CRLF
+	err := cw.w.Write(record)
+	if err == nil {
+		cw.w.Flush()
+		err = cw.w.Error()
+	}
+	out := cw.a.b
+	cw.a.b = nil
+	if err != nil {
+		cw.w = csv.NewWriter(cw.a) // drop the failed writer's state
+		return dst, fmt.Errorf("sink: encode CSV: %w", err)
+	}
+	return out, nil
+}
+
+// isFormula reports whether a spreadsheet would evaluate cell.
+func isFormula(cell string) bool {
+	if cell == "" {
+		return false
+	}
+	switch cell[0] {
+	case '=', '@', '\t', '\r':
+		return true
+	case '+', '-':
+		return !isPlainNumber(cell[1:])
+	}
+	return false
+}
+
+// isPlainNumber reports whether s is digits with at most one decimal point
+// between digits.
+func isPlainNumber(s string) bool {
+	digits, point := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !point && digits > 0 && i < len(s)-1:
+			point = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
+// appender is an io.Writer that appends to a byte slice.
+type appender struct{ b []byte }
+
+func (a *appender) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
+}

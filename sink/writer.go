@@ -1,0 +1,421 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/generator"
+)
+
+// Defaults for the zero values of [Writer]'s fields.
+const (
+	// DefaultBatchBytes is the byte budget of one write and flush.
+	DefaultBatchBytes = 32 << 10
+	// DefaultStallTimeout is how long one batch may take to reach a client.
+	DefaultStallTimeout = 30 * time.Second
+)
+
+// Errors with which a Writer cancels its producers; yield returns errors
+// matching them.
+var (
+	// ErrClientGone reports that the client disconnected.
+	ErrClientGone = errors.New("sink: client gone")
+	// ErrStalled reports that the client accepted nothing for the stall
+	// timeout.
+	ErrStalled = errors.New("sink: client stalled")
+)
+
+// Writer streams the items of producers to a gin response. Its fields
+// configure it; the zero value of each is a documented default, and a
+// Writer is safe for concurrent use by many requests once set up.
+type Writer[T any] struct {
+	// Encoder frames items as bytes. It must not be nil.
+	Encoder Encoder[T]
+
+	// Capacity bounds the items buffered between the producers and the
+	// response (see generator.Options). Zero means
+	// generator.DefaultCapacity.
+	Capacity int
+
+	// BatchBytes is the most the Writer encodes for one write and flush
+	// when items are waiting; a batch that reaches it is written at once.
+	// Zero means DefaultBatchBytes.
+	BatchBytes int
+
+	// StallTimeout ends a stream whose client has not accepted a batch
+	// within this time, through the connection's write deadline; without
+	// it a client that stops reading would hold the stream forever. Zero
+	// means DefaultStallTimeout; a negative value turns it off.
+	StallTimeout time.Duration
+
+	// Limit, if not nil, is consulted before the producers start: when it
+	// is full the request is answered 503 with Retry-After.
+	Limit *Limit
+
+	// OnReport, if not nil, is called with the report of every stream, on
+	// the handler's goroutine, after the stream has ended (for metrics).
+	OnReport func(*gin.Context, Report)
+
+	// Logger logs every stream that does not complete. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Stream runs the producers, as [generator.Start] does, and writes their
+// items to the response until they end, the client leaves, or the client
+// stalls. It returns when every producer has returned.
+//
+// Headers are written with the first batch of items: Content-Type (from the
+// encoder, unless set), Cache-Control: no-cache (unless set),
+// X-Accel-Buffering: no and X-Content-Type-Options: nosniff. If the stream
+// fails before that, the client gets an error status chosen by [StatusOf]
+// and a one-line message instead. If it fails after bytes were sent, the
+// response is aborted (see the package documentation) so that the client
+// sees a failed transfer, never a clean end. Either way the error is logged,
+// recorded with c.Error, and returned in the report.
+func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Report {
+	start := time.Now()
+	if w.Limit != nil {
+		if !w.Limit.tryAcquire() {
+			return w.finish(c, w.reject(c), start)
+		}
+		defer w.Limit.release()
+	}
+	ctx, cancel := context.WithCancelCause(c.Request.Context())
+	defer cancel(nil)
+	s := &session[T]{
+		w:      w,
+		c:      c,
+		rc:     http.NewResponseController(c.Writer),
+		cancel: cancel,
+		stream: generator.Start(ctx, generator.Options{Capacity: w.Capacity}, producers...),
+		stall:  w.StallTimeout,
+		budget: w.BatchBytes,
+	}
+	if s.stall == 0 {
+		s.stall = DefaultStallTimeout
+	}
+	if s.budget <= 0 {
+		s.budget = DefaultBatchBytes
+	}
+	return w.finish(c, s.run(), start)
+}
+
+// Stream streams producers to c with the given encoder and the defaults of
+// a zero [Writer]; see [Writer.Stream].
+func Stream[T any](c *gin.Context, enc Encoder[T], producers ...generator.Func[T]) Report {
+	w := Writer[T]{Encoder: enc}
+	return w.Stream(c, producers...)
+}
+
+// reject answers 503 for a stream the Limit turned away.
+func (w *Writer[T]) reject(c *gin.Context) Report {
+	c.Header("Retry-After", strconv.FormatInt(w.Limit.retryAfterSeconds(), 10))
+	c.Data(http.StatusServiceUnavailable, "text/plain; charset=utf-8",
+		[]byte("ginstream: too many streams at once; retry later\n"))
+	return Report{Outcome: Rejected, Status: http.StatusServiceUnavailable, Err: ErrRejected}
+}
+
+// finish completes the report, logs it and hands it to the hook.
+func (w *Writer[T]) finish(c *gin.Context, r Report, start time.Time) Report {
+	r.Duration = time.Since(start)
+	if r.Err != nil {
+		_ = c.Error(r.Err)
+		w.log(c, r)
+	}
+	if w.OnReport != nil {
+		w.OnReport(c, r)
+	}
+	return r
+}
+
+// log records a stream that did not complete, at a level that matches how
+// much an operator should care.
+func (w *Writer[T]) log(c *gin.Context, r Report) {
+	logger := w.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	level := slog.LevelError
+	switch r.Outcome {
+	case ClientGone:
+		level = slog.LevelInfo
+	case Stalled, Rejected:
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method),
+		slog.String("path", c.Request.URL.Path),
+		slog.String("outcome", r.Outcome.String()),
+		slog.Int("status", r.Status),
+		slog.Int64("items", r.Items),
+		slog.Int64("bytes", r.Bytes),
+		slog.Duration("duration", r.Duration),
+		slog.String("error", r.Err.Error()),
+	}
+	var pe *generator.PanicError
+	if errors.As(r.Err, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+	}
+	logger.LogAttrs(c.Request.Context(), level, "ginstream: stream ended early", attrs...)
+}
+
+// session is the state of one stream.
+type session[T any] struct {
+	w      *Writer[T]
+	c      *gin.Context
+	rc     *http.ResponseController
+	cancel context.CancelCauseFunc
+	stream *generator.Stream[T]
+	stall  time.Duration
+	budget int
+
+	batch    []T // the items received last
+	next     int // index in batch of the first item not yet encoded
+	buf      []byte
+	deadline bool // a write deadline is set
+	report   Report
+	err      error   // why the loop stopped; io.EOF when the producers finished
+	outcome  Outcome // how the loop stopped
+}
+
+// run streams until the end and returns the report.
+func (s *session[T]) run() Report {
+	var err error
+	s.batch, err = s.stream.Next(nil)
+	if err != nil && err != io.EOF {
+		// Failed before the first byte: answer with an error status.
+		s.stop(err)
+		return s.report
+	}
+	s.setHeaders()
+	if pre, ok := s.w.Encoder.(Preamble); ok {
+		if s.buf, err = pre.AppendPreamble(s.buf); err != nil {
+			s.stop(err)
+			return s.report
+		}
+	}
+	if len(s.batch) == 0 && len(s.buf) == 0 {
+		// An empty stream: send the headers.
+		s.c.Writer.WriteHeaderNow()
+	}
+	s.err = err
+	if s.err == nil || len(s.buf) > 0 {
+		s.loop()
+	}
+	s.stop(s.err)
+	return s.report
+}
+
+// setHeaders sets the headers of a streamed response.
+func (s *session[T]) setHeaders() {
+	h := s.c.Writer.Header()
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", s.w.Encoder.ContentType())
+	}
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Content-Length")
+}
+
+// loop drives step through gin's Context.Stream, or through an equivalent
+// loop where the response writer cannot report a closed connection (gin's
+// Stream would panic there).
+func (s *session[T]) loop() {
+	if canCloseNotify(s.c.Writer) {
+		s.c.Stream(s.step)
+		return
+	}
+	for s.step(s.c.Writer) {
+		s.c.Writer.Flush()
+	}
+}
+
+// canCloseNotify reports whether w's CloseNotify works; gin's panics when
+// the underlying writer lacks it (httptest.ResponseRecorder, HTTP/3).
+func canCloseNotify(w gin.ResponseWriter) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	w.CloseNotify()
+	return true
+}
+
+// step waits for items, encodes as many as are waiting up to the byte
+// budget, writes them and flushes. It returns false when the stream is over.
+func (s *session[T]) step(out io.Writer) bool {
+	if s.deadline {
+		s.setDeadline(time.Time{}) // no deadline while waiting for items
+	}
+	if s.next == len(s.batch) && len(s.buf) == 0 {
+		var err error
+		if s.batch, err = s.stream.Next(s.batch); err != nil {
+			s.err = err
+			return false
+		}
+		s.next = 0
+	}
+	for len(s.buf) < s.budget && s.err == nil {
+		if s.next == len(s.batch) {
+			// Take what arrived meanwhile, without waiting.
+			if s.batch, s.next = s.stream.TryNext(s.batch), 0; len(s.batch) == 0 {
+				break
+			}
+		}
+		s.encode()
+	}
+	if len(s.buf) > 0 && !s.write(out) {
+		return false
+	}
+	return s.err == nil
+}
+
+// encode encodes received items into buf until the budget is reached.
+func (s *session[T]) encode() {
+	enc, first := s.w.Encoder, s.next
+	for s.next < len(s.batch) && len(s.buf) < s.budget {
+		var err error
+		if s.buf, err = enc.Append(s.buf, s.batch[s.next]); err != nil {
+			s.err = err
+			break
+		}
+		s.next++
+	}
+	s.report.Items += int64(s.next - first)
+}
+
+// write writes and flushes buf under the stall deadline.
+func (s *session[T]) write(out io.Writer) bool {
+	start := time.Now()
+	if s.stall > 0 {
+		s.setDeadline(start.Add(s.stall))
+	}
+	n, err := out.Write(s.buf)
+	s.report.Bytes += int64(n)
+	s.buf = s.buf[:0]
+	if err == nil {
+		err = s.rc.Flush()
+		s.report.Flushes++
+	}
+	if err != nil {
+		s.writeFailed(err, time.Since(start))
+		return false
+	}
+	return true
+}
+
+// writeFailed records why a write failed: a stall if it ran into the
+// deadline, otherwise a client that went away.
+func (s *session[T]) writeFailed(err error, took time.Duration) {
+	if s.stall > 0 && took >= s.stall {
+		s.outcome, s.err = Stalled, errors.Join(ErrStalled, err)
+	} else {
+		s.outcome, s.err = ClientGone, errors.Join(ErrClientGone, err)
+	}
+}
+
+// setDeadline sets the response's write deadline; t zero clears it.
+func (s *session[T]) setDeadline(t time.Time) {
+	s.deadline = !t.IsZero()
+	if err := s.rc.SetWriteDeadline(t); errors.Is(err, http.ErrNotSupported) {
+		s.stall = -1 // this writer cannot stall-protect; carry on without
+		s.deadline = false
+	}
+}
+
+// stop cancels and joins the producers, settles the outcome of a stream
+// that ended with err (io.EOF meaning success) and answers or aborts the
+// response accordingly.
+func (s *session[T]) stop(err error) {
+	if s.outcome == Completed {
+		switch {
+		case err == io.EOF:
+		case s.c.Request.Context().Err() != nil:
+			s.outcome, err = ClientGone, errors.Join(ErrClientGone, err)
+		default:
+			s.outcome = Failed
+		}
+	}
+	cause := err
+	if cause == io.EOF {
+		cause = generator.ErrClosed
+	}
+	s.cancel(cause)
+	if cerr := s.stream.Close(); err == io.EOF && cerr != nil {
+		// A producer failed after the last item was taken.
+		s.outcome, err = Failed, cerr
+	}
+	if s.deadline {
+		s.setDeadline(time.Time{})
+	}
+	s.report.Outcome = s.outcome
+	s.report.Status = s.c.Writer.Status()
+	if err == io.EOF {
+		return
+	}
+	s.report.Err = err
+	switch {
+	case s.outcome != Failed:
+		// The connection is gone or stuck; nothing more can be said.
+		s.abort()
+	case !s.c.Writer.Written():
+		s.report.Status = s.fail(err)
+	default:
+		s.abort()
+	}
+}
+
+// fail answers a stream that failed before its first byte.
+func (s *session[T]) fail(err error) int {
+	code := StatusOf(err)
+	h := s.c.Writer.Header()
+	for _, k := range []string{"Content-Disposition", "Content-Length", "Content-Encoding", "Etag", "Last-Modified"} {
+		h.Del(k)
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	s.c.Data(code, "text/plain; charset=utf-8", []byte(errorMessage(code, err)))
+	return code
+}
+
+// errorMessage is the body of an error response: the status and one line
+// saying what went wrong.
+func errorMessage(code int, err error) string {
+	msg := []byte(err.Error())
+	for i, b := range msg {
+		if b < ' ' || b == 0x7f {
+			msg[i] = ' ' // keep it one line
+		}
+	}
+	return strconv.Itoa(code) + " " + http.StatusText(code) + ": " + string(msg) + "\n"
+}
+
+// abort makes the client see a failed transfer after bytes were sent: a
+// write deadline in the past makes HTTP/2 reset the stream and HTTP/1.1 lose
+// the chunked body's terminator and close the connection. This works
+// whatever middleware wraps the handler, unlike panic(http.ErrAbortHandler),
+// which gin's Recovery swallows. Writers without deadlines are hijacked and
+// closed, and as a last resort the handler panics with http.ErrAbortHandler.
+func (s *session[T]) abort() {
+	s.deadline = false
+	if err := s.rc.SetWriteDeadline(time.Unix(1, 0)); err == nil {
+		return
+	}
+	if conn, _, err := s.rc.Hijack(); err == nil {
+		_ = conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler)
+}
