@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -51,11 +52,20 @@ func (Lines[T]) ContentType() string { return "text/plain; charset=utf-8" }
 // Append appends item and a line feed to dst.
 func (Lines[T]) Append(dst []byte, item T) ([]byte, error) {
 	start := len(dst)
+	// Only concrete types here, so that the conversion to any does not
+	// escape and costs no allocation.
 	switch v := any(item).(type) {
 	case string:
+		if strings.IndexByte(v, '\n') >= 0 {
+			return dst, ErrLineBreak
+		}
 		dst = append(dst, v...)
 	case []byte:
+		if bytes.IndexByte(v, '\n') >= 0 {
+			return dst, ErrLineBreak
+		}
 		dst = append(dst, v...)
+	// Numbers never hold a line feed.
 	case int:
 		dst = strconv.AppendInt(dst, int64(v), 10)
 	case int64:
@@ -70,20 +80,27 @@ func (Lines[T]) Append(dst []byte, item T) ([]byte, error) {
 		dst = strconv.AppendUint(dst, uint64(v), 10)
 	case float64:
 		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
-	case encoding.TextAppender:
+	default:
 		var err error
-		if dst, err = v.AppendText(dst); err != nil {
+		if dst, err = appendValue(dst, item); err != nil {
 			return dst[:start], fmt.Errorf("sink: encode line: %w", err)
 		}
-	case fmt.Stringer:
-		dst = append(dst, v.String()...)
-	default:
-		dst = fmt.Append(dst, item)
-	}
-	if bytes.IndexByte(dst[start:], '\n') >= 0 {
-		return dst[:start], ErrLineBreak
+		if bytes.IndexByte(dst[start:], '\n') >= 0 {
+			return dst[:start], ErrLineBreak
+		}
 	}
 	return append(dst, '\n'), nil
+}
+
+// appendValue appends the text of a value of any other type.
+func appendValue(dst []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case encoding.TextAppender:
+		return v.AppendText(dst)
+	case fmt.Stringer:
+		return append(dst, v.String()...), nil
+	}
+	return fmt.Append(dst, v), nil
 }
 
 // Bytes writes each item as it is, with no framing: the stream is the
