@@ -232,12 +232,15 @@ func (s *session[T]) setHeaders() {
 // loop where the response writer cannot report a closed connection (gin's
 // Stream would panic there).
 func (s *session[T]) loop() {
-	if canCloseNotify(s.c.Writer) {
-		s.c.Stream(s.step)
+	if !canCloseNotify(s.c.Writer) {
+		for s.step(s.c.Writer) {
+			s.c.Writer.Flush()
+		}
 		return
 	}
-	for s.step(s.c.Writer) {
-		s.c.Writer.Flush()
+	if clientGone := s.c.Stream(s.step); clientGone && s.err == nil {
+		// gin saw the connection close between two steps.
+		s.outcome, s.err = ClientGone, ErrClientGone
 	}
 }
 

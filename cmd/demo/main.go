@@ -49,7 +49,7 @@ func run(addr string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("ginstream demo listening", "url", "http://localhost"+addr+"/stream/numbers")
+	slog.Info("ginstream demo listening", "url", demoURL(addr)+"/stream/numbers")
 	select {
 	case err := <-errc:
 		return err
@@ -65,4 +65,16 @@ func run(addr string) error {
 		return err
 	}
 	return nil
+}
+
+// demoURL is the URL to open for a listen address such as ":8080".
+func demoURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
