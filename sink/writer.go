@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -88,8 +89,15 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 		}
 		defer w.Limit.release()
 	}
-	ctx, cancel := context.WithCancelCause(c.Request.Context())
+	// The producers' context ends when the request's does, with a cause
+	// that says the client is gone.
+	req := c.Request.Context()
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(req))
 	defer cancel(nil)
+	stopWatch := context.AfterFunc(req, func() {
+		cancel(fmt.Errorf("%w: %w", ErrClientGone, context.Cause(req)))
+	})
+	defer stopWatch()
 	s := &session[T]{
 		w:      w,
 		c:      c,
@@ -323,9 +331,9 @@ func (s *session[T]) write(out io.Writer) bool {
 // deadline, otherwise a client that went away.
 func (s *session[T]) writeFailed(err error, took time.Duration) {
 	if s.stall > 0 && took >= s.stall {
-		s.outcome, s.err = Stalled, errors.Join(ErrStalled, err)
+		s.outcome, s.err = Stalled, fmt.Errorf("%w: %w", ErrStalled, err)
 	} else {
-		s.outcome, s.err = ClientGone, errors.Join(ErrClientGone, err)
+		s.outcome, s.err = ClientGone, fmt.Errorf("%w: %w", ErrClientGone, err)
 	}
 }
 
@@ -342,11 +350,17 @@ func (s *session[T]) setDeadline(t time.Time) {
 // that ended with err (io.EOF meaning success) and answers or aborts the
 // response accordingly.
 func (s *session[T]) stop(err error) {
+	if err == nil {
+		err = io.EOF
+	}
 	if s.outcome == Completed {
 		switch {
 		case err == io.EOF:
 		case s.c.Request.Context().Err() != nil:
-			s.outcome, err = ClientGone, errors.Join(ErrClientGone, err)
+			s.outcome = ClientGone
+			if !errors.Is(err, ErrClientGone) {
+				err = fmt.Errorf("%w: %w", ErrClientGone, err)
+			}
 		default:
 			s.outcome = Failed
 		}
