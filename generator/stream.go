@@ -38,6 +38,7 @@ type Stream[T any] struct {
 	group     *errgroup.Group
 	cancel    context.CancelCauseFunc
 	stopWatch func() bool
+	watchDone chan struct{} // closed when the cancellation watcher has run
 	ready     chan struct{} // wakes a waiting consumer; capacity 1
 
 	mu       sync.Mutex
@@ -66,14 +67,18 @@ func Start[T any](ctx context.Context, opts Options, producers ...Func[T]) *Stre
 	ctx, cancel := context.WithCancelCause(ctx)
 	g, gctx := errgroup.WithContext(ctx)
 	s := &Stream[T]{
-		capacity: capacity,
-		group:    g,
-		cancel:   cancel,
-		ready:    make(chan struct{}, 1),
-		items:    make([]T, 0, min(capacity, 256)),
-		running:  len(producers),
+		capacity:  capacity,
+		group:     g,
+		cancel:    cancel,
+		ready:     make(chan struct{}, 1),
+		items:     make([]T, 0, min(capacity, 256)),
+		running:   len(producers),
+		watchDone: make(chan struct{}),
 	}
-	s.stopWatch = context.AfterFunc(gctx, func() { s.cancelled(context.Cause(gctx)) })
+	s.stopWatch = context.AfterFunc(gctx, func() {
+		defer close(s.watchDone)
+		s.cancelled(context.Cause(gctx))
+	})
 	yield := func(item T) error { return s.push(item) }
 	for _, p := range producers {
 		g.Go(func() (err error) {
@@ -219,7 +224,9 @@ func (s *Stream[T]) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel(ErrClosed)
 		err := s.group.Wait()
-		s.stopWatch()
+		if !s.stopWatch() {
+			<-s.watchDone // join the watcher's goroutine
+		}
 		if errors.Is(err, ErrClosed) {
 			err = nil
 		}

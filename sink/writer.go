@@ -94,10 +94,16 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 	req := c.Request.Context()
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(req))
 	defer cancel(nil)
+	watchDone := make(chan struct{})
 	stopWatch := context.AfterFunc(req, func() {
+		defer close(watchDone)
 		cancel(fmt.Errorf("%w: %w", ErrClientGone, context.Cause(req)))
 	})
-	defer stopWatch()
+	defer func() {
+		if !stopWatch() {
+			<-watchDone // join the watcher's goroutine
+		}
+	}()
 	s := &session[T]{
 		w:      w,
 		c:      c,
