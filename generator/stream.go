@@ -35,6 +35,9 @@ type Options struct {
 // from any goroutine.
 type Stream[T any] struct {
 	capacity  int
+	ctx       context.Context // parent of the producers' context
+	pctx      context.Context // the producers' context
+	done      <-chan struct{} // pctx.Done()
 	group     *errgroup.Group
 	cancel    context.CancelCauseFunc
 	stopWatch func() bool
@@ -68,6 +71,9 @@ func Start[T any](ctx context.Context, opts Options, producers ...Func[T]) *Stre
 	g, gctx := errgroup.WithContext(ctx)
 	s := &Stream[T]{
 		capacity:  capacity,
+		ctx:       ctx,
+		pctx:      gctx,
+		done:      gctx.Done(),
 		group:     g,
 		cancel:    cancel,
 		ready:     make(chan struct{}, 1),
@@ -93,6 +99,14 @@ func Start[T any](ctx context.Context, opts Options, producers ...Func[T]) *Stre
 // push adds one item to the buffer, blocking while it is full.
 func (s *Stream[T]) push(item T) error {
 	s.mu.Lock()
+	if s.canceled == nil {
+		// Do not wait for the watcher's goroutine to see a cancellation.
+		select {
+		case <-s.done:
+			s.setCanceled(context.Cause(s.pctx))
+		default:
+		}
+	}
 	for len(s.items) >= s.capacity && s.canceled == nil {
 		if s.space == nil {
 			s.space = make(chan struct{})
@@ -137,7 +151,10 @@ func (s *Stream[T]) producerDone(err *error) {
 	defer s.mu.Unlock()
 	s.running--
 	if *err != nil && s.err == nil {
+		// From now on yield refuses items, even before errgroup has
+		// cancelled the other producers' context.
 		s.err = *err
+		s.setCanceled(*err)
 	}
 	if s.running == 0 || *err != nil {
 		s.wake()
@@ -151,7 +168,14 @@ func (s *Stream[T]) cancelled(cause error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.canceled = cause
+	s.setCanceled(cause)
+}
+
+// setCanceled refuses further items and wakes everyone. s.mu must be held.
+func (s *Stream[T]) setCanceled(cause error) {
+	if s.canceled == nil {
+		s.canceled = cause
+	}
 	s.freeSpace()
 	s.wake()
 }
@@ -218,7 +242,8 @@ func (s *Stream[T]) take(dst []T) []T {
 
 // Close cancels the producers that are still running, with cause
 // [ErrClosed], and waits until every one has returned. It returns the first
-// producer error, ignoring errors caused by Close itself, or nil. Close is
+// producer error, or nil; a producer that returns yield's error or its
+// context's error after Close cancelled it has not failed. Close is
 // idempotent and safe to call from any goroutine.
 func (s *Stream[T]) Close() error {
 	s.closeOnce.Do(func() {
@@ -227,8 +252,9 @@ func (s *Stream[T]) Close() error {
 		if !s.stopWatch() {
 			<-s.watchDone // join the watcher's goroutine
 		}
-		if errors.Is(err, ErrClosed) {
-			err = nil
+		if errors.Is(context.Cause(s.ctx), ErrClosed) &&
+			(errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled)) {
+			err = nil // the producer stopped because of Close
 		}
 		s.closeErr = err
 	})

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,10 +40,10 @@ type Preamble interface {
 var ErrLineBreak = errors.New("sink: item contains a line feed")
 
 // Lines encodes each item as one line of text, ending in "\n", as
-// text/plain. Items of type string and []byte are written as they are,
+// text/plain. Items of string and byte-slice types are written as they are,
 // integers in decimal, values implementing encoding.TextAppender or
 // fmt.Stringer through those methods, and anything else as fmt.Append
-// formats it. An item containing "\n" fails with [ErrLineBreak], so that
+// formats it (nil pointers as "<nil>"). An item containing "\n" fails with [ErrLineBreak], so that
 // splitting the body on "\n" always gives back the items.
 type Lines[T any] struct{}
 
@@ -81,24 +82,35 @@ func (Lines[T]) Append(dst []byte, item T) ([]byte, error) {
 	case float64:
 		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
 	default:
-		var err error
-		if dst, err = appendValue(dst, item); err != nil {
-			return dst[:start], fmt.Errorf("sink: encode line: %w", err)
+		out, err := appendValue(dst, item)
+		if err != nil {
+			return dst, fmt.Errorf("sink: encode line: %w", err)
 		}
-		if bytes.IndexByte(dst[start:], '\n') >= 0 {
-			return dst[:start], ErrLineBreak
+		if bytes.IndexByte(out[start:], '\n') >= 0 {
+			return dst, ErrLineBreak
 		}
+		dst = out
 	}
 	return append(dst, '\n'), nil
 }
 
 // appendValue appends the text of a value of any other type.
+// Named string and byte-slice types are written as text, a nil pointer as
+// fmt prints it, and fmt.Stringer values through fmt, which calls String.
 func appendValue(dst []byte, v any) ([]byte, error) {
-	switch v := v.(type) {
-	case encoding.TextAppender:
-		return v.AppendText(dst)
-	case fmt.Stringer:
-		return append(dst, v.String()...), nil
+	rv := reflect.ValueOf(v)
+	switch {
+	case !rv.IsValid(), rv.Kind() == reflect.Pointer && rv.IsNil():
+		return fmt.Append(dst, v), nil
+	}
+	if t, ok := v.(encoding.TextAppender); ok {
+		return t.AppendText(dst)
+	}
+	switch {
+	case rv.Kind() == reflect.String:
+		return append(dst, rv.String()...), nil
+	case rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8:
+		return append(dst, rv.Bytes()...), nil
 	}
 	return fmt.Append(dst, v), nil
 }
@@ -173,7 +185,9 @@ type CSV struct {
 	// similar programs and whose cells hold untrusted text (OWASP's "CSV
 	// injection").
 	GuardFormulas bool
-	// CRLF ends rows with "\r\n" instead of "\n".
+	// CRLF ends rows with "\r\n" instead of "\n". As encoding/csv does
+	// in that mode, a "\r\n" inside a cell is written as "\n" and a lone
+	// "\r" is dropped.
 	CRLF bool
 }
 
@@ -199,8 +213,23 @@ func (e CSV) AppendPreamble(dst []byte) ([]byte, error) {
 	return e.Append(dst, e.Header)
 }
 
-// Append appends record as one CSV row.
+// ErrEmptyRecord reports a CSV record with no fields, which has no
+// encoding.
+var ErrEmptyRecord = errors.New("sink: CSV record has no fields")
+
+// Append appends record as one CSV row. A record of one empty field is
+// written as `""`, since an empty line would be skipped by CSV readers.
 func (e CSV) Append(dst []byte, record []string) ([]byte, error) {
+	switch {
+	case len(record) == 0:
+		return dst, ErrEmptyRecord
+	case len(record) == 1 && record[0] == "":
+		dst = append(dst, `""`...)
+		if e.CRLF {
+			dst = append(dst, '\r')
+		}
+		return append(dst, '\n'), nil
+	}
 	if e.GuardFormulas {
 		copied := false
 		for i, cell := range record {

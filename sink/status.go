@@ -33,21 +33,35 @@ func WithStatus(code int, err error) error {
 	return &StatusError{Code: code, Err: err}
 }
 
-// Error returns the message of the wrapped error.
-func (e *StatusError) Error() string { return e.Err.Error() }
+// Error returns the message of the wrapped error, or the status text if
+// there is none.
+func (e *StatusError) Error() string {
+	if e.Err == nil {
+		return http.StatusText(e.Code)
+	}
+	return e.Err.Error()
+}
 
 // Unwrap returns the wrapped error.
 func (e *StatusError) Unwrap() error { return e.Err }
 
 // StatusOf returns the HTTP status for a stream that failed with err before
-// its first byte: the code of a [*StatusError] in err's chain; 404 for
+// its first byte: the code of the first [*StatusError] in err's chain with
+// a code from 400 to 599; 404 for
 // [ErrNotFound], fs.ErrNotExist and sql.ErrNoRows; 400 for [ErrBadRequest];
 // 504 for context.DeadlineExceeded; 500 otherwise.
 func StatusOf(err error) int {
-	var se *StatusError
+	for e := err; ; {
+		var se *StatusError
+		if !errors.As(e, &se) {
+			break
+		}
+		if se.Code >= 400 && se.Code <= 599 {
+			return se.Code
+		}
+		e = se.Err // an invalid code: look further in
+	}
 	switch {
-	case errors.As(err, &se) && se.Code >= 400 && se.Code <= 599:
-		return se.Code
 	case errors.Is(err, ErrNotFound), errors.Is(err, fs.ErrNotExist), errors.Is(err, sql.ErrNoRows):
 		return http.StatusNotFound
 	case errors.Is(err, ErrBadRequest):
