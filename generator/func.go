@@ -29,10 +29,21 @@ type Func[T any] func(ctx context.Context, yield func(T) error) error
 func Merge[T any](producers ...Func[T]) Func[T] {
 	return func(ctx context.Context, yield func(T) error) error {
 		g, ctx := errgroup.WithContext(ctx)
+		// Once one producer has failed, the others' yield refuses items at
+		// once, before Merge returns and the stream learns of the error.
+		done := ctx.Done()
+		guarded := func(item T) error {
+			select {
+			case <-done:
+				return context.Cause(ctx)
+			default:
+				return yield(item)
+			}
+		}
 		for _, p := range producers {
 			g.Go(func() (err error) {
 				defer recoverPanic(&err)
-				return p(ctx, yield)
+				return p(ctx, guarded)
 			})
 		}
 		return g.Wait()

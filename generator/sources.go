@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -106,9 +107,18 @@ func Lines(r io.Reader, max int) Func[string] {
 		max = DefaultMaxLine
 	}
 	return func(_ context.Context, yield func(string) error) error {
-		sc := bufio.NewScanner(r)
+		er := &errReader{r: r}
+		sc := bufio.NewScanner(er)
 		// The buffer must hold the line and its "\r\n".
 		sc.Buffer(make([]byte, 0, min(max+2, 64<<10)), max+2)
+		sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+			if atEOF && er.err != nil && bytes.IndexByte(data, '\n') < 0 {
+				// The scanner says "at EOF" after any read error: the
+				// rest is not a whole line, so do not yield it.
+				return 0, nil, er.err
+			}
+			return bufio.ScanLines(data, atEOF)
+		})
 		n := 0
 		for sc.Scan() {
 			n++
@@ -162,4 +172,18 @@ func Rows[T any](query func(ctx context.Context) (*sql.Rows, error), scan func(*
 		}
 		return nil
 	}
+}
+
+// errReader remembers the error, other than io.EOF, that ended its reads.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
