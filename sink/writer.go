@@ -107,7 +107,7 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 	s := &session[T]{
 		w:      w,
 		c:      c,
-		rc:     http.NewResponseController(c.Writer),
+		rc:     http.NewResponseController(unwrap(c.Writer)),
 		cancel: cancel,
 		stream: generator.Start(ctx, generator.Options{Capacity: w.Capacity}, producers...),
 		stall:  w.StallTimeout,
@@ -119,7 +119,22 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 	if s.budget <= 0 {
 		s.budget = DefaultBatchBytes
 	}
-	return w.finish(c, s.run(), start)
+	r := w.finish(c, s.run(), start)
+	if s.mustPanic {
+		// The last resort of abort, once the stream is reported.
+		panic(http.ErrAbortHandler)
+	}
+	return r
+}
+
+// unwrap returns the http.ResponseWriter under gin's, so that the response
+// controller reaches it: gin's writer has Flush but not FlushError, and
+// would hide flush errors.
+func unwrap(w gin.ResponseWriter) http.ResponseWriter {
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		return u.Unwrap()
+	}
+	return w
 }
 
 // Stream streams producers to c with the given encoder and the defaults of
@@ -185,19 +200,20 @@ func (w *Writer[T]) log(c *gin.Context, r Report) {
 type session[T any] struct {
 	w      *Writer[T]
 	c      *gin.Context
-	rc     *http.ResponseController
+	rc     *http.ResponseController // for the writer under gin's
 	cancel context.CancelCauseFunc
 	stream *generator.Stream[T]
 	stall  time.Duration
 	budget int
 
-	batch    []T // the items received last
-	next     int // index in batch of the first item not yet encoded
-	buf      []byte
-	deadline bool // a write deadline is set
-	report   Report
-	err      error   // why the loop stopped; io.EOF when the producers finished
-	outcome  Outcome // how the loop stopped
+	batch     []T // the items received last
+	next      int // index in batch of the first item not yet encoded
+	buf       []byte
+	deadline  bool // a write deadline is set
+	mustPanic bool // the response can only be aborted by a panic
+	report    Report
+	err       error   // why the loop stopped; io.EOF when the producers finished
+	outcome   Outcome // how the loop stopped
 }
 
 // run streams until the end and returns the report.
@@ -323,7 +339,8 @@ func (s *session[T]) write(out io.Writer) bool {
 	s.report.Bytes += int64(n)
 	s.buf = s.buf[:0]
 	if err == nil {
-		err = s.rc.Flush()
+		s.c.Writer.Flush() // through any middleware's writer, which may buffer
+		err = s.rc.Flush() // reports what gin's Flush does not
 		s.report.Flushes++
 	}
 	if err != nil {
@@ -430,15 +447,17 @@ func errorMessage(code int, err error) string {
 // the chunked body's terminator and close the connection. This works
 // whatever middleware wraps the handler, unlike panic(http.ErrAbortHandler),
 // which gin's Recovery swallows. Writers without deadlines are hijacked and
-// closed, and as a last resort the handler panics with http.ErrAbortHandler.
+// closed, and as a last resort Stream panics with http.ErrAbortHandler once
+// the stream is reported.
 func (s *session[T]) abort() {
 	s.deadline = false
-	if err := s.rc.SetWriteDeadline(time.Unix(1, 0)); err == nil {
-		return
+	err := s.rc.SetWriteDeadline(time.Unix(1, 0))
+	if !errors.Is(err, http.ErrNotSupported) {
+		return // aborted, or the connection is closed already
 	}
 	if conn, _, err := s.rc.Hijack(); err == nil {
 		_ = conn.Close()
 		return
 	}
-	panic(http.ErrAbortHandler)
+	s.mustPanic = true
 }
