@@ -51,9 +51,10 @@ type Writer[T any] struct {
 	BatchBytes int
 
 	// StallTimeout ends a stream whose client has not accepted a batch
-	// within this time, through the connection's write deadline; without
-	// it a client that stops reading would hold the stream forever. Zero
-	// means DefaultStallTimeout; a negative value turns it off.
+	// within this time (at least 3/4 of it, in a stream that never waits
+	// for items), through the connection's write deadline; without it a
+	// client that stops reading would hold the stream forever. Zero means
+	// DefaultStallTimeout; a negative value turns it off.
 	StallTimeout time.Duration
 
 	// Limit, if not nil, is consulted before the producers start: when it
@@ -206,14 +207,14 @@ type session[T any] struct {
 	stall  time.Duration
 	budget int
 
-	batch     []T // the items received last
-	next      int // index in batch of the first item not yet encoded
-	buf       []byte
-	deadline  bool // a write deadline is set
-	mustPanic bool // the response can only be aborted by a panic
-	report    Report
-	err       error   // why the loop stopped; io.EOF when the producers finished
-	outcome   Outcome // how the loop stopped
+	batch      []T // the items received last
+	next       int // index in batch of the first item not yet encoded
+	buf        []byte
+	deadlineAt time.Time // the write deadline set; zero if none
+	mustPanic  bool      // the response can only be aborted by a panic
+	report     Report
+	err        error   // why the loop stopped; io.EOF when the producers finished
+	outcome    Outcome // how the loop stopped
 }
 
 // run streams until the end and returns the report.
@@ -289,16 +290,17 @@ func canCloseNotify(w gin.ResponseWriter) (ok bool) {
 // step waits for items, encodes as many as are waiting up to the byte
 // budget, writes them and flushes. It returns false when the stream is over.
 func (s *session[T]) step(out io.Writer) bool {
-	if s.deadline {
-		s.setDeadline(time.Time{}) // no deadline while waiting for items
-	}
 	if s.next == len(s.batch) && len(s.buf) == 0 {
-		var err error
-		if s.batch, err = s.stream.Next(s.batch); err != nil {
-			s.err = err
-			return false
+		if s.batch, s.next = s.stream.TryNext(s.batch), 0; len(s.batch) == 0 {
+			if !s.deadlineAt.IsZero() {
+				s.setDeadline(time.Time{}) // none while waiting for items
+			}
+			var err error
+			if s.batch, err = s.stream.Next(s.batch); err != nil {
+				s.err = err
+				return false
+			}
 		}
-		s.next = 0
 	}
 	for len(s.buf) < s.budget && s.err == nil {
 		if s.next == len(s.batch) {
@@ -329,11 +331,16 @@ func (s *session[T]) encode() {
 	s.report.Items += int64(s.next - first)
 }
 
-// write writes and flushes buf under the stall deadline.
+// write writes and flushes buf under the stall deadline. While batches
+// follow each other without a wait, the deadline is moved only when less
+// than 3/4 of the stall timeout is left, since setting it costs a round
+// trip to the connection's goroutine on HTTP/2.
 func (s *session[T]) write(out io.Writer) bool {
-	start := time.Now()
 	if s.stall > 0 {
-		s.setDeadline(start.Add(s.stall))
+		now := time.Now()
+		if s.deadlineAt.IsZero() || s.deadlineAt.Sub(now) < s.stall*3/4 {
+			s.setDeadline(now.Add(s.stall))
+		}
 	}
 	n, err := out.Write(s.buf)
 	s.report.Bytes += int64(n)
@@ -344,7 +351,7 @@ func (s *session[T]) write(out io.Writer) bool {
 		s.report.Flushes++
 	}
 	if err != nil {
-		s.writeFailed(err, time.Since(start))
+		s.writeFailed(err)
 		return false
 	}
 	return true
@@ -352,8 +359,8 @@ func (s *session[T]) write(out io.Writer) bool {
 
 // writeFailed records why a write failed: a stall if it ran into the
 // deadline, otherwise a client that went away.
-func (s *session[T]) writeFailed(err error, took time.Duration) {
-	if s.stall > 0 && took >= s.stall {
+func (s *session[T]) writeFailed(err error) {
+	if !s.deadlineAt.IsZero() && !time.Now().Before(s.deadlineAt) {
 		s.outcome, s.err = Stalled, fmt.Errorf("%w: %w", ErrStalled, err)
 	} else {
 		s.outcome, s.err = ClientGone, fmt.Errorf("%w: %w", ErrClientGone, err)
@@ -362,10 +369,10 @@ func (s *session[T]) writeFailed(err error, took time.Duration) {
 
 // setDeadline sets the response's write deadline; t zero clears it.
 func (s *session[T]) setDeadline(t time.Time) {
-	s.deadline = !t.IsZero()
+	s.deadlineAt = t
 	if err := s.rc.SetWriteDeadline(t); errors.Is(err, http.ErrNotSupported) {
 		s.stall = -1 // this writer cannot stall-protect; carry on without
-		s.deadline = false
+		s.deadlineAt = time.Time{}
 	}
 }
 
@@ -397,7 +404,7 @@ func (s *session[T]) stop(err error) {
 		// A producer failed after the last item was taken.
 		s.outcome, err = Failed, cerr
 	}
-	if s.deadline {
+	if !s.deadlineAt.IsZero() {
 		s.setDeadline(time.Time{})
 	}
 	s.report.Outcome = s.outcome
@@ -450,7 +457,7 @@ func errorMessage(code int, err error) string {
 // closed, and as a last resort Stream panics with http.ErrAbortHandler once
 // the stream is reported.
 func (s *session[T]) abort() {
-	s.deadline = false
+	s.deadlineAt = time.Time{}
 	err := s.rc.SetWriteDeadline(time.Unix(1, 0))
 	if !errors.Is(err, http.ErrNotSupported) {
 		return // aborted, or the connection is closed already
