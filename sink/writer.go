@@ -57,6 +57,15 @@ type Writer[T any] struct {
 	// DefaultStallTimeout; a negative value turns it off.
 	StallTimeout time.Duration
 
+	// Compress, if true, compresses the body with gzip or zstd when the
+	// request's Accept-Encoding allows it (gzip if both are equally
+	// welcome, since it is the faster of the two), flushing the
+	// compressor with every batch so that a compressed stream still
+	// streams. It adds "Vary: Accept-Encoding", and leaves a body alone
+	// whose Content-Encoding the handler has set. Leave it off for content
+	// that is compressed already (images, archives, video).
+	Compress bool
+
 	// Limit, if not nil, is consulted before the producers start: when it
 	// is full the request is answered 503 with Retry-After.
 	Limit *Limit
@@ -210,8 +219,10 @@ type session[T any] struct {
 	batch      []T // the items received last
 	next       int // index in batch of the first item not yet encoded
 	buf        []byte
-	deadlineAt time.Time // the write deadline set; zero if none
-	mustPanic  bool      // the response can only be aborted by a panic
+	deadlineAt time.Time       // the write deadline set; zero if none
+	comp       compressor      // compresses the body; nil if it is sent as is
+	counter    *countingWriter // counts compressed bytes written
+	mustPanic  bool            // the response can only be aborted by a panic
 	report     Report
 	err        error   // why the loop stopped; io.EOF when the producers finished
 	outcome    Outcome // how the loop stopped
@@ -227,6 +238,13 @@ func (s *session[T]) run() Report {
 		return s.report
 	}
 	s.setHeaders()
+	if s.w.Compress {
+		if coding := setCompression(s.c.Writer.Header(), s.c.Request); coding != "" {
+			s.counter = &countingWriter{w: s.c.Writer}
+			s.comp = newCompressor(coding, s.counter)
+			defer s.comp.release()
+		}
+	}
 	if pre, ok := s.w.Encoder.(Preamble); ok {
 		if s.buf, err = pre.AppendPreamble(s.buf); err != nil {
 			s.stop(err)
@@ -342,7 +360,17 @@ func (s *session[T]) write(out io.Writer) bool {
 			s.setDeadline(now.Add(s.stall))
 		}
 	}
-	n, err := out.Write(s.buf)
+	var n int
+	var err error
+	if s.comp != nil {
+		before := s.counter.n
+		if _, err = s.comp.Write(s.buf); err == nil {
+			err = s.comp.Flush() // the batch leaves the compressor now
+		}
+		n = int(s.counter.n - before)
+	} else {
+		n, err = out.Write(s.buf)
+	}
 	s.report.Bytes += int64(n)
 	s.buf = s.buf[:0]
 	if err == nil {
@@ -404,6 +432,9 @@ func (s *session[T]) stop(err error) {
 		// A producer failed after the last item was taken.
 		s.outcome, err = Failed, cerr
 	}
+	if err == io.EOF && s.comp != nil && !s.finishCompression() {
+		err = s.err
+	}
 	if !s.deadlineAt.IsZero() {
 		s.setDeadline(time.Time{})
 	}
@@ -422,6 +453,26 @@ func (s *session[T]) stop(err error) {
 	default:
 		s.abort()
 	}
+}
+
+// finishCompression writes the compressed stream's trailer, under the
+// stall deadline, and reports whether the client accepted it.
+func (s *session[T]) finishCompression() bool {
+	if s.stall > 0 {
+		s.setDeadline(time.Now().Add(s.stall))
+	}
+	before := s.counter.n
+	err := s.comp.Close()
+	s.report.Bytes += s.counter.n - before
+	if err == nil {
+		s.c.Writer.Flush()
+		err = s.rc.Flush()
+	}
+	if err != nil {
+		s.writeFailed(err)
+		return false
+	}
+	return true
 }
 
 // fail answers a stream that failed before its first byte.
