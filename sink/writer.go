@@ -246,8 +246,9 @@ func (s *session[T]) run() Report {
 		}
 	}
 	if pre, ok := s.w.Encoder.(Preamble); ok {
-		if s.buf, err = pre.AppendPreamble(s.buf); err != nil {
-			s.stop(err)
+		var perr error
+		if s.buf, perr = pre.AppendPreamble(s.buf); perr != nil {
+			s.stop(perr)
 			return s.report
 		}
 	}
