@@ -10,4 +10,20 @@
 //
 //	w := sink.Writer[sse.Event]{Encoder: sse.Encoder{}}
 //	w.Stream(c, producer) // producer yields sse.Event values
+//
+// # Broadcast
+//
+// A [Hub] ([MemHub] in memory) delivers events by topic: it assigns ids,
+// keeps a bounded replay buffer (by count and age) so that a client that
+// reconnects with Last-Event-ID receives what it missed, in order and never
+// twice, tells a client whose id is too old to resume with a "reset" event,
+// and applies a [Policy] to subscribers that fall behind, so that one slow
+// subscriber never holds up the publisher or the others. Each published
+// event is encoded once, as a [Frame] shared by every subscriber.
+//
+// [Writer] streams a hub's topic, or any producer of frames, to a browser's
+// EventSource: it opens the stream at once with a retry field, sends
+// heartbeat comments after a silence, an "error" event when a producer
+// fails, and a "shutdown" event when the hub closes. Package hubtest is the
+// conformance suite every Hub implementation must pass.
 package sse

@@ -1,0 +1,99 @@
+package sse
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/ginstream/ginstream/generator"
+)
+
+// Frame is an [Event] together with its encoding as text/event-stream,
+// made once and then shared. A hub encodes each published event once, into
+// one Frame that it hands to every subscriber; each subscriber's
+// [FrameEncoder] only copies the bytes into its response. A Frame is
+// immutable and safe to share among goroutines; copying one copies a
+// pointer.
+//
+// The cost model of a broadcast to N subscribers: one encoding and one
+// allocation of the encoded bytes per event, then per subscriber a copy of
+// those bytes into its write buffer and its share of the write and flush.
+//
+// The zero Frame is the zero Event, an empty message.
+type Frame struct {
+	f *frame
+}
+
+// frame is the shared body of a Frame.
+type frame struct {
+	event Event
+	wire  []byte    // the encoding, never modified once made
+	at    time.Time // when a hub published the event; zero outside a hub
+}
+
+// NewFrame encodes e once, for sending to many clients. It fails, as
+// [Encoder.Append] does, if e's id or name cannot be framed.
+func NewFrame(e Event) (Frame, error) {
+	wire, err := Encoder{}.Append(nil, e)
+	if err != nil {
+		return Frame{}, err
+	}
+	return Frame{&frame{event: e, wire: wire}}, nil
+}
+
+// mustFrame is NewFrame for events that this package builds, which are
+// always framable.
+func mustFrame(e Event) Frame {
+	f, err := NewFrame(e)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
+
+// retryFrame returns a frame that sets the client's reconnection time and
+// dispatches nothing: "retry: ms" and a blank line. [Encoder] always adds
+// a data line, which would make the browser dispatch an empty message.
+func retryFrame(d time.Duration) Frame {
+	wire := strconv.AppendInt([]byte("retry: "), max(d.Milliseconds(), 1), 10)
+	return Frame{&frame{event: Event{Retry: d}, wire: append(wire, "\n\n"...)}}
+}
+
+// Event returns the event the frame encodes.
+func (f Frame) Event() Event {
+	if f.f == nil {
+		return Event{}
+	}
+	return f.f.event
+}
+
+// FrameEncoder writes [Frame] values as text/event-stream, for a
+// sink.Writer[Frame]. Appending a frame copies its encoded bytes; it
+// encodes nothing. It keeps no state and is safe for concurrent use.
+type FrameEncoder struct{}
+
+// ContentType returns "text/event-stream".
+func (FrameEncoder) ContentType() string { return Encoder{}.ContentType() }
+
+// Append appends the frame's encoding to dst.
+func (FrameEncoder) Append(dst []byte, f Frame) ([]byte, error) {
+	if f.f == nil {
+		return Encoder{}.Append(dst, Event{})
+	}
+	return append(dst, f.f.wire...), nil
+}
+
+// Events adapts a producer of events to a producer of frames, encoding
+// each event as it is yielded. An event that cannot be framed ends the
+// producer with the encoder's error.
+func Events(p generator.Func[Event]) generator.Func[Frame] {
+	return func(ctx context.Context, yield func(Frame) error) error {
+		return p(ctx, func(e Event) error {
+			f, err := NewFrame(e)
+			if err != nil {
+				return err
+			}
+			return yield(f)
+		})
+	}
+}
