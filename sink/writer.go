@@ -480,7 +480,7 @@ func (s *session[T]) finishCompression() bool {
 func (s *session[T]) fail(err error) int {
 	code := StatusOf(err)
 	h := s.c.Writer.Header()
-	for _, k := range []string{"Content-Disposition", "Content-Length", "Content-Encoding", "Etag", "Last-Modified"} {
+	for _, k := range []string{"Content-Type", "Content-Disposition", "Content-Length", "Content-Encoding", "Etag", "Last-Modified"} {
 		h.Del(k)
 	}
 	h.Set("Cache-Control", "no-store")

@@ -1,80 +1,124 @@
-// Command demo serves ginstream's streams on one port. It runs with no
-// configuration:
+// Command demo serves ginstream's streams on one port, with a page to watch
+// them in a browser. It runs with no configuration:
 //
 //	go run ./cmd/demo
 //
-// and then http://localhost:8080/stream/numbers streams the numbers 1 to 100,
-// one every 20 ms (?count= and ?interval= in milliseconds change that).
+// and prints the URL to open (http://localhost:8080/). It keeps its files in
+// a data directory (./data unless -data or DATA_DIR says otherwise), which it
+// creates on first start: a SQLite database seeded with 100,000 users, a
+// sample report, and a log file it keeps appending to. With -db or
+// DATABASE_URL set to a postgres:// URL it uses PostgreSQL instead, seeding
+// the same users if the table is missing.
 //
-// Flags: -addr sets the listen address (default ":8080", or ":$PORT").
+// Routes:
+//
+//	GET /                                  the page
+//	GET /stream/numbers?count=&interval=   numbers 1..count, one every interval ms (defaults 100 and 20)
+//	GET /reports/:name                     files of the data directory's reports/
+//	GET /export/users.csv                  every user as CSV, streamed from a database cursor
+//	GET /stream/logs?lines=                the demo log, followed like tail -f
+//	GET /proxy/numbers                     this server's /stream/numbers (with its defaults), proxied
+//	GET /metrics                           Prometheus metrics of the streams
+//
+// SIGINT or SIGTERM shuts the server down: open streams end, the log writer
+// stops, and the process exits within -shutdown-timeout. Run with -h for
+// every flag.
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
-	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/handlers"
 )
 
 func main() {
-	addr := ":8080"
-	if port := os.Getenv("PORT"); port != "" {
-		addr = ":" + port
-	}
-	flag.StringVar(&addr, "addr", addr, "listen address")
-	flag.Parse()
-	if err := run(addr); err != nil {
-		slog.Error("demo failed", "err", err)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the usage has been printed
+	default:
+		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until SIGINT or SIGTERM, then shuts down gracefully.
-func run(addr string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           newRouter(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("ginstream demo listening", "url", demoURL(addr)+"/stream/numbers")
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	slog.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// demoURL is the URL to open for a listen address such as ":8080".
-func demoURL(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
+// run runs the demo with the given command-line arguments (without the
+// program name) and environment, logging to stdout, until ctx ends; then it
+// shuts down gracefully. It returns flag.ErrHelp after printing the usage
+// for -h, and an error matching errUsage for bad arguments.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
-		return "http://" + addr
+		return err
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+	gin.SetMode(gin.ReleaseMode)
+
+	if err := prepareDataDir(cfg.dataDir); err != nil {
+		return err
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	seeded, err := db.seedUsers(ctx, cfg.users)
+	if err != nil {
+		return err
+	}
+	logger.Info("database ready", "database", db.name, "seeded", seeded)
+
+	reports, err := os.OpenRoot(filepath.Join(cfg.dataDir, reportsDir))
+	if err != nil {
+		return err
+	}
+	defer reports.Close()
+
+	appender := &logAppender{
+		path:     filepath.Join(cfg.dataDir, logFile),
+		interval: cfg.logInterval,
+		maxBytes: cfg.logMaxBytes,
+		logger:   logger,
+	}
+	// The log exists before the first request can ask to follow it; the
+	// appender's run closes it.
+	if err := appender.open(); err != nil {
+		return fmt.Errorf("demo log: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		appender.close()
+		return err
+	}
+	a := &app{
+		db:       db,
+		reports:  reports,
+		logPath:  appender.path,
+		upstream: upstreamURL(ln.Addr()),
+		proxy:    newProxyClient(),
+		metrics:  new(handlers.Metrics),
+		logger:   logger,
+		out:      stdout,
+	}
+	defer a.proxy.CloseIdleConnections()
+	s := &server{handler: a.routes(), shutdownTimeout: cfg.shutdownTimeout, logger: logger}
+	return s.serve(ctx, ln, func() {
+		fmt.Fprintf(stdout, "ginstream demo: open %s/ in a browser\n", displayURL(ln.Addr()))
+	}, appender.run)
 }

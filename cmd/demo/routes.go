@@ -1,50 +1,99 @@
 package main
 
 import (
-	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
-	"strconv"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
 )
 
-// newRouter returns the demo's routes.
-func newRouter() *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
+// app is what the routes need.
+type app struct {
+	db       *database
+	reports  *os.Root     // the data directory's reports
+	logPath  string       // the demo log
+	upstream string       // this server's base URL, for /proxy/numbers
+	proxy    *http.Client // for /proxy/numbers; its idle connections are closed at shutdown
+	metrics  *handlers.Metrics
+	logger   *slog.Logger
+	out      io.Writer // for gin's panic recovery
+}
+
+// routes returns the demo's routes. Every stream reports to the metrics,
+// and the routes that stream are tracked by its active-streams gauge.
+func (a *app) routes() *gin.Engine {
 	r := gin.New()
-	r.Use(gin.Recovery())
-	numbers := &sink.Writer[int]{Encoder: sink.Lines[int]{}}
-	r.GET("/stream/numbers", func(c *gin.Context) {
-		count, err := intParam(c, "count", 100, 1, 1_000_000_000)
-		if err != nil {
-			return
-		}
-		interval, err := intParam(c, "interval", 20, 0, 60_000)
-		if err != nil {
-			return
-		}
-		numbers.Stream(c, generator.Count(count, time.Duration(interval)*time.Millisecond))
-	})
+	r.Use(gin.RecoveryWithWriter(a.out), a.accessLog)
+	track := a.metrics.Track
+
+	r.GET("/", servePage)
+	r.GET("/static/:name", serveStatic)
+	r.GET("/metrics", gin.WrapH(a.metrics))
+
+	numbers := &handlers.Numbers{OnReport: a.metrics.OnReport, Logger: a.logger}
+	r.GET("/stream/numbers", track, numbers.Serve)
+
+	reports := handlers.Files{Root: a.reports, Attachment: true}
+	r.GET("/reports/:name", reports.Serve)
+	r.HEAD("/reports/:name", reports.Serve)
+
+	users := &handlers.Export{
+		DB:       a.db.DB,
+		Query:    usersQuery,
+		Filename: "users.csv",
+		OnReport: a.metrics.OnReport,
+		Logger:   a.logger,
+		Compress: true, // gzip or zstd when the client accepts it
+	}
+	r.GET("/export/users.csv", track, users.Serve)
+
+	logs := &handlers.Tail{
+		Path:   a.logPath,
+		Writer: sink.Writer[string]{OnReport: a.metrics.OnReport, Logger: a.logger, Compress: true},
+	}
+	r.GET("/stream/logs", track, logs.Serve)
+
+	// The proxy's upstream is this server's own numbers stream, at the
+	// address it listens on: configuration, never request input.
+	proxy := &handlers.Proxy{
+		URL:    a.upstream + "/stream/numbers",
+		Client: a.proxy,
+		Writer: sink.Writer[[]byte]{OnReport: a.metrics.OnReport, Logger: a.logger},
+	}
+	r.GET("/proxy/numbers", track, proxy.Serve)
+
+	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
 	return r
 }
 
-// intParam reads an integer query parameter, taking def when it is absent.
-// A malformed or out-of-range value answers 400 with a JSON error that names
-// the parameter and its range.
-func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
-	raw, ok := c.GetQuery(name)
-	if !ok {
-		return def, nil
+// newProxyClient returns the client of /proxy/numbers: a transport of its
+// own (so that shutdown can close its connections) that never goes through
+// an HTTP proxy, and redirects passed on to the client rather than followed.
+func newProxyClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     time.Minute,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	v, err := strconv.Atoi(raw)
-	if err != nil || v < lo || v > hi {
-		err = fmt.Errorf("query parameter %q must be an integer from %d to %d", name, lo, hi)
-		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": err.Error(), "parameter": name, "min": lo, "max": hi})
-		return 0, err
-	}
-	return v, nil
+}
+
+// accessLog logs every request once it has been answered.
+func (a *app) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	a.logger.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+		slog.String("method", c.Request.Method),
+		slog.String("path", c.Request.URL.Path),
+		slog.Int("status", c.Writer.Status()),
+		slog.Int("bytes", max(c.Writer.Size(), 0)),
+		slog.Duration("duration", time.Since(start)),
+	)
 }

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// config is the demo's configuration, read from flags and the environment
+// by parseConfig. Flags win over environment variables.
+type config struct {
+	addr            string        // listen address
+	dataDir         string        // where the database, reports and log live
+	databaseURL     string        // a postgres:// URL; empty for SQLite in dataDir
+	users           int           // users a new database is seeded with
+	logInterval     time.Duration // how often the demo log gets a line
+	logMaxBytes     int64         // the demo log is rotated past this size
+	shutdownTimeout time.Duration // how long open requests get at shutdown
+}
+
+// errUsage reports command-line arguments that parseConfig rejected; the
+// flag package has printed why, and the usage.
+var errUsage = errors.New("invalid arguments")
+
+// parseConfig reads the configuration from the command-line arguments
+// (without the program name) and the environment. -h prints the usage to
+// out and returns flag.ErrHelp.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	cfg := config{
+		addr:            ":8080",
+		dataDir:         "data",
+		databaseURL:     getenv("DATABASE_URL"),
+		users:           100_000,
+		logInterval:     500 * time.Millisecond,
+		logMaxBytes:     256 << 10,
+		shutdownTimeout: 10 * time.Second,
+	}
+	if port := getenv("PORT"); port != "" {
+		cfg.addr = ":" + port
+	}
+	if dir := getenv("DATA_DIR"); dir != "" {
+		cfg.dataDir = dir
+	}
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, `Usage: go run ./cmd/demo [flags]
+
+Serves ginstream's demo: a page at / that streams numbers and log lines,
+a CSV export of a users table, a sample report, a proxied stream, and
+Prometheus metrics at /metrics.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.addr, "addr", cfg.addr, "listen `address` (environment: PORT=n means :n)")
+	fs.StringVar(&cfg.dataDir, "data", cfg.dataDir, "data `directory` for the SQLite database, reports and demo log, created when absent (environment: DATA_DIR)")
+	fs.StringVar(&cfg.databaseURL, "db", cfg.databaseURL, "PostgreSQL `URL` (postgres://…) to use instead of SQLite in the data directory (environment: DATABASE_URL)")
+	fs.IntVar(&cfg.users, "users", cfg.users, "`number` of users to seed a new database with")
+	fs.DurationVar(&cfg.logInterval, "log-interval", cfg.logInterval, "how often the demo log gets a new line")
+	fs.Int64Var(&cfg.logMaxBytes, "log-max-bytes", cfg.logMaxBytes, "rotate the demo log when it grows past this `size`")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "how long open requests may take to end at shutdown")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, usageError(fs, "unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case cfg.databaseURL != "" && !isPostgresURL(cfg.databaseURL):
+		return cfg, usageError(fs, "-db (or DATABASE_URL) must be a postgres:// or postgresql:// URL")
+	case cfg.users < 0:
+		return cfg, usageError(fs, "-users must not be negative")
+	case cfg.logInterval <= 0:
+		return cfg, usageError(fs, "-log-interval must be positive")
+	case cfg.logMaxBytes <= 0:
+		return cfg, usageError(fs, "-log-max-bytes must be positive")
+	case cfg.shutdownTimeout <= 0:
+		return cfg, usageError(fs, "-shutdown-timeout must be positive")
+	}
+	return cfg, nil
+}
+
+// usageError prints a message and the usage, as the flag package does for
+// a bad flag, and returns an error matching errUsage.
+func usageError(fs *flag.FlagSet, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	fmt.Fprintln(fs.Output(), err)
+	fs.Usage()
+	return fmt.Errorf("%w: %w", errUsage, err)
+}
+
+// isPostgresURL reports whether a database URL names PostgreSQL.
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}

@@ -1,0 +1,227 @@
+package handlers
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Files serves the regular files of a directory, the way net/http's
+// ServeContent does: the content type from the name's extension (sniffed
+// when the extension is unknown), Content-Length, Last-Modified, an ETag
+// made of the modification time and size (unless a middleware has set one),
+// Range requests (206, multipart for several ranges, 416 for unsatisfiable
+// ones) and conditional requests (304 for If-None-Match and
+// If-Modified-Since, If-Range). Files are sent as they are: a .gz file goes
+// out as the gzip bytes, with no Content-Encoding.
+//
+//	reports, err := os.OpenRoot("data/reports")
+//	if err != nil { ... }
+//	defer reports.Close() // after the server has stopped
+//	files := handlers.Files{Root: reports}
+//	r.GET("/reports/:name", files.Serve)
+//	r.HEAD("/reports/:name", files.Serve)
+//
+// The name is taken from the route parameter and must be a clean
+// slash-separated path inside Root (see io/fs.ValidPath), without
+// backslashes or NUL bytes. Anything else — "..", an absolute path, a
+// symbolic link leading out of Root, a directory, a missing file — is
+// answered 404. A file that exists but must not or cannot be read (no
+// permission; a FIFO, socket or device) is answered 403, and a system
+// failure 500, each with a one-line text/plain body naming the file and what
+// is wrong. Every regular file under Root is served, dotfiles included: keep
+// only public files there. A file that shrinks while it is being sent ends
+// in a failed transfer (the connection closes short of Content-Length),
+// never in a short body that looks complete.
+//
+// On Linux the body goes out with sendfile: Serve writes through the
+// http.ResponseWriter beneath gin's own (whose lack of ReadFrom makes
+// Context.File copy through a 32 KiB buffer), while c.Writer keeps counting
+// the status and size for gin's logger. When a middleware has replaced
+// c.Writer (to compress, say), Serve writes through that writer instead.
+type Files struct {
+	// Root is the directory served; Serve panics if it is nil. Nothing
+	// outside it is ever opened, whatever the name or the symbolic links
+	// in it. The caller owns Root and closes it once the server has
+	// stopped.
+	Root *os.Root
+
+	// Param is the name of the route parameter holding the file's path in
+	// Root: "name" when empty. Serve panics if the route has no such
+	// parameter. A catch-all parameter (/files/*path) reaches files in
+	// subdirectories; the leading slash of its value is ignored.
+	Param string
+
+	// Attachment makes browsers download the file, under its base name,
+	// instead of displaying it (see [Attachment]).
+	Attachment bool
+}
+
+// Serve answers c with the file its route parameter names; see [Files].
+// Register it for GET and HEAD.
+func (f Files) Serve(c *gin.Context) {
+	if f.Root == nil {
+		panic("handlers: Files.Root is nil")
+	}
+	param := cmp.Or(f.Param, "name")
+	name, ok := c.Params.Get(param)
+	if !ok {
+		panic(fmt.Sprintf("handlers: Files: route %q has no parameter %q", c.FullPath(), param))
+	}
+	name = strings.TrimPrefix(name, "/")
+
+	file, info, err := f.open(name)
+	if err != nil {
+		fileError(c, name, err)
+		return
+	}
+	defer file.Close()
+
+	h := c.Writer.Header()
+	if h.Get("Etag") == "" {
+		h.Set("Etag", etag(info))
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	if f.Attachment {
+		Attachment(c, path.Base(name))
+	}
+	http.ServeContent(bodyWriter(c), c.Request, name, info.ModTime(), file)
+}
+
+// Reasons a name is refused before or after opening it.
+var (
+	errBadName    = errors.New("not a clean relative path")
+	errDirectory  = errors.New("is a directory")
+	errNotRegular = errors.New("not a regular file")
+)
+
+// open opens the regular file name in f.Root.
+func (f Files) open(name string) (*os.File, fs.FileInfo, error) {
+	if !fs.ValidPath(name) || name == "." || strings.ContainsAny(name, "\\\x00") {
+		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: errBadName}
+	}
+	// O_NONBLOCK: opening a FIFO must not wait for a writer. It does not
+	// change how a regular file is read.
+	file, err := f.Root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := file.Stat()
+	switch {
+	case err != nil:
+	case info.IsDir():
+		err = &fs.PathError{Op: "open", Path: name, Err: errDirectory}
+	case !info.Mode().IsRegular():
+		err = &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+	default:
+		return file, info, nil
+	}
+	file.Close()
+	return nil, nil, err
+}
+
+// fileStatus returns the status that answers a file that could not be
+// opened: 404 when the name names nothing servable in the root, 403 when it
+// names a file that must not or cannot be read, 500 when the system failed.
+func fileStatus(err error) int {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, errNotRegular):
+		return http.StatusForbidden
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errBadName), errors.Is(err, errDirectory):
+		return http.StatusNotFound
+	case !errors.As(err, &errno):
+		// Refused by os.Root itself, not the system: the path escapes
+		// the root through a symbolic link.
+		return http.StatusNotFound
+	case errno == syscall.ENOTDIR, errno == syscall.ELOOP,
+		errno == syscall.ENAMETOOLONG, errno == syscall.EINVAL:
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// fileError answers a request for the file name that failed with err, and
+// records err for gin's logger.
+func fileError(c *gin.Context, name string, err error) {
+	code := fileStatus(err)
+	var why string
+	switch {
+	case code == http.StatusNotFound:
+		why = "no such file"
+	case errors.Is(err, errNotRegular):
+		why = "not a regular file"
+	case code == http.StatusForbidden:
+		why = "the file is not readable"
+	default:
+		why = "the file cannot be opened"
+	}
+	_ = c.Error(err)
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(code, "text/plain; charset=utf-8",
+		fmt.Appendf(nil, "%d %s: %q: %s\n", code, http.StatusText(code), name, why))
+	c.Abort()
+}
+
+// etag returns a strong entity tag for a file from its modification time
+// and size, so that If-Range works as well as If-None-Match.
+func etag(info fs.FileInfo) string {
+	return `"` + strconv.FormatInt(info.ModTime().UnixNano(), 36) + "-" +
+		strconv.FormatInt(info.Size(), 36) + `"`
+}
+
+// ginWriter is the type of gin's own response writer, which is unexported.
+// It adds nothing to the bytes written through it, so it is the one writer
+// that Serve may look beneath.
+var ginWriter = reflect.TypeOf(gin.CreateTestContextOnly(nil, new(gin.Engine)).Writer)
+
+// bodyWriter returns the writer for the body of c's response. If c.Writer is
+// gin's own, it is replaced, for the rest of the request, by a [readFromWriter].
+func bodyWriter(c *gin.Context) gin.ResponseWriter {
+	if reflect.TypeOf(c.Writer) != ginWriter {
+		return c.Writer
+	}
+	u, ok := c.Writer.(interface{ Unwrap() http.ResponseWriter })
+	if !ok {
+		return c.Writer
+	}
+	w := &readFromWriter{ResponseWriter: c.Writer, under: u.Unwrap()}
+	c.Writer = w
+	return w
+}
+
+// readFromWriter is gin's response writer with a ReadFrom that copies
+// straight into the http.ResponseWriter beneath it: io.Copy from a file
+// then reaches net/http's ReadFrom, which uses sendfile on Linux. Size
+// still counts every byte, for gin's logger.
+type readFromWriter struct {
+	gin.ResponseWriter
+	under http.ResponseWriter // the writer beneath gin's
+	sent  int                 // bytes sent by ReadFrom, unseen by gin's writer
+}
+
+// ReadFrom sends the header, if it is not sent yet, then copies src to the
+// writer beneath gin's.
+func (w *readFromWriter) ReadFrom(src io.Reader) (int64, error) {
+	w.ResponseWriter.WriteHeaderNow()
+	n, err := io.Copy(w.under, src)
+	w.sent += int(n)
+	return n, err
+}
+
+// Size returns the number of body bytes written, or -1 if none was.
+func (w *readFromWriter) Size() int { return w.ResponseWriter.Size() + w.sent }
+
+// Unwrap returns gin's writer, for http.ResponseController.
+func (w *readFromWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
