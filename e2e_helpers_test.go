@@ -4,9 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/internal/loopback"
 	"github.com/ginstream/ginstream/sink"
 )
 
@@ -85,56 +84,7 @@ func serve(t *testing.T, p protocol, h http.Handler) (*http.Client, string) {
 // defaults.
 func serveBuffered(t *testing.T, p protocol, h http.Handler, bufSize int) (*http.Client, string) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	if bufSize > 0 {
-		srv.Listener = sendBufferListener{srv.Listener, bufSize}
-	}
-	var dialer net.Dialer
-	tr := &http.Transport{
-		Protocols: new(http.Protocols),
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialer.DialContext(ctx, network, addr)
-			if err == nil && bufSize > 0 {
-				err = conn.(*net.TCPConn).SetReadBuffer(bufSize)
-			}
-			return conn, err
-		},
-	}
-	if p.http2 {
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		tr.Protocols.SetHTTP2(true)
-		tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-		if bufSize > 0 {
-			tr.HTTP2 = &http.HTTP2Config{MaxReceiveBufferPerStream: bufSize}
-		}
-	} else {
-		srv.Start()
-		tr.Protocols.SetHTTP1(true)
-	}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		srv.Close()
-	})
-	return &http.Client{Transport: tr}, srv.URL
-}
-
-// sendBufferListener sets the send buffer of every connection it accepts.
-type sendBufferListener struct {
-	net.Listener
-	size int
-}
-
-func (l sendBufferListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if err := conn.(*net.TCPConn).SetWriteBuffer(l.size); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
+	return loopback.Serve(t, p.http2, h, bufSize)
 }
 
 // get sends a GET request for url over p and returns the response, whose

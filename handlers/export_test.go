@@ -34,6 +34,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/internal/loopback"
 	"github.com/ginstream/ginstream/internal/pgtest"
 	"github.com/ginstream/ginstream/sink"
 )
@@ -115,22 +116,7 @@ var httpVersions = []overHTTP{{"HTTP1.1", false}, {"HTTP2", true}}
 // speaks v and the server's base URL.
 func serveOver(t *testing.T, v overHTTP, h http.Handler) (*http.Client, string) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	tr := &http.Transport{Protocols: new(http.Protocols)}
-	if v.http2 {
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		tr.Protocols.SetHTTP2(true)
-		tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-	} else {
-		srv.Start()
-		tr.Protocols.SetHTTP1(true)
-	}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		srv.Close()
-	})
-	return &http.Client{Transport: tr}, srv.URL
+	return loopback.Serve(t, v.http2, h, 0)
 }
 
 // exportEngine returns a gin engine with Recovery (which must not turn a

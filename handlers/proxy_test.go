@@ -27,6 +27,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/internal/loopback"
 	"github.com/ginstream/ginstream/sink"
 )
 
@@ -109,36 +110,10 @@ func proxyFront(t *testing.T, p *handlers.Proxy, http2, recovery bool, bufSize i
 		engine.Use(gin.Recovery())
 	}
 	engine.GET("/proxy", p.Serve)
-	srv := httptest.NewUnstartedServer(engine)
-	if bufSize > 0 {
-		srv.Listener = proxyBufListener{srv.Listener, bufSize}
-	}
-	tr := &http.Transport{
-		Protocols:          new(http.Protocols),
-		DialContext:        proxyDialer(bufSize),
-		DisableCompression: true,
-	}
-	if http2 {
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		tr.Protocols.SetHTTP2(true)
-		tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-		if bufSize > 0 {
-			tr.HTTP2 = &http.HTTP2Config{MaxReceiveBufferPerStream: bufSize}
-		}
-	} else {
-		srv.Start()
-		tr.Protocols.SetHTTP1(true)
-	}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		srv.Close()
-	})
-	client := &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	return client, srv.URL + "/proxy", reports
+	client, url := loopback.Serve(t, http2, engine, bufSize)
+	client.Transport.(*http.Transport).DisableCompression = true
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return client, url + "/proxy", reports
 }
 
 // proxyGet sends GET url with header and returns the response, whose body

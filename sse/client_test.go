@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/loopback"
 )
 
 // patience bounds every wait of these tests, so that a broken stream fails
@@ -33,56 +33,7 @@ var protocols = []protocol{{"HTTP1.1", false}, {"HTTP2", true}}
 // client that does not read holds up its stream early.
 func serve(t *testing.T, p protocol, h http.Handler, bufSize int) (*http.Client, string) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	if bufSize > 0 {
-		srv.Listener = sendBufferListener{srv.Listener, bufSize}
-	}
-	var dialer net.Dialer
-	tr := &http.Transport{
-		Protocols: new(http.Protocols),
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialer.DialContext(ctx, network, addr)
-			if err == nil && bufSize > 0 {
-				err = conn.(*net.TCPConn).SetReadBuffer(bufSize)
-			}
-			return conn, err
-		},
-	}
-	if p.http2 {
-		srv.EnableHTTP2 = true
-		srv.StartTLS()
-		tr.Protocols.SetHTTP2(true)
-		tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-		if bufSize > 0 {
-			tr.HTTP2 = &http.HTTP2Config{MaxReceiveBufferPerStream: bufSize}
-		}
-	} else {
-		srv.Start()
-		tr.Protocols.SetHTTP1(true)
-	}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		srv.Close()
-	})
-	return &http.Client{Transport: tr}, srv.URL
-}
-
-// sendBufferListener sets the send buffer of every connection it accepts.
-type sendBufferListener struct {
-	net.Listener
-	size int
-}
-
-func (l sendBufferListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if err := conn.(*net.TCPConn).SetWriteBuffer(l.size); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
+	return loopback.Serve(t, p.http2, h, bufSize)
 }
 
 // item is what an event stream delivers: a dispatched event, or a
