@@ -868,3 +868,55 @@ func tracked(running *atomic.Int64, f generator.Func[int]) generator.Func[int] {
 		return f(ctx, yield)
 	}
 }
+
+// TestHeaderTimeout: with Writer.HeaderTimeout, a client gets the headers
+// while the first item is still to come; the item then arrives, and a
+// failure after the early headers is a failed transfer, not a clean end.
+func TestHeaderTimeout(t *testing.T) {
+	forEachSetup(t, func(t *testing.T, p protocol, recovery bool) {
+		release := make(chan error)
+		rep := newReports()
+		w := newWriter(sink.Lines[string]{}, rep)
+		w.HeaderTimeout = 20 * time.Millisecond
+		engine := newEngine(recovery)
+		engine.GET("/late", func(c *gin.Context) {
+			w.Stream(c, func(ctx context.Context, yield func(string) error) error {
+				select {
+				case err := <-release: // the client has its headers
+					if err != nil {
+						return err
+					}
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+				return yield("at last")
+			})
+		})
+		client, url := serve(t, p, engine)
+
+		for _, fail := range []bool{false, true} {
+			resp := get(t, t.Context(), client, p, url+"/late") // returns with the headers
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+				t.Fatalf("early headers: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			if fail {
+				release <- errors.New("the source went away")
+				if _, err := io.ReadAll(resp.Body); err == nil {
+					t.Error("a failure after early headers ended the body cleanly")
+				}
+				if r := rep.next(t); r.Outcome != sink.Failed {
+					t.Errorf("report: %v, want failed", r.Outcome)
+				}
+				continue
+			}
+			release <- nil
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || string(body) != "at last\n" {
+				t.Errorf("body %q, %v; want the late item", body, err)
+			}
+			if r := rep.next(t); r.Outcome != sink.Completed || r.Items != 1 {
+				t.Errorf("report: %v, %d items; want completed, 1", r.Outcome, r.Items)
+			}
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"iter"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -212,6 +213,30 @@ func (s *Stream[T]) Next(dst []T) ([]T, error) {
 		s.waiting = true
 		s.mu.Unlock()
 		<-s.ready
+		s.mu.Lock()
+	}
+	out := s.take(dst)
+	s.mu.Unlock()
+	return out, nil
+}
+
+// NextUntil is [Stream.Next] that gives up when stop delivers a value (a
+// timer's channel, say): it then returns an empty batch and a nil error,
+// and the stream goes on.
+func (s *Stream[T]) NextUntil(dst []T, stop <-chan time.Time) ([]T, error) {
+	s.mu.Lock()
+	for len(s.items) == 0 {
+		if err := s.end(); err != nil {
+			s.mu.Unlock()
+			return dst[:0], err
+		}
+		s.waiting = true
+		s.mu.Unlock()
+		select {
+		case <-s.ready:
+		case <-stop:
+			return dst[:0], nil
+		}
 		s.mu.Lock()
 	}
 	out := s.take(dst)

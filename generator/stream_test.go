@@ -850,3 +850,29 @@ func TestStreamAllBreakClosesAndJoins(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamNextUntil: NextUntil gives up when stop fires, with an empty
+// batch and no error, and the stream goes on; otherwise it is Next.
+func TestStreamNextUntil(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		proceed := make(chan struct{})
+		s := generator.Start(t.Context(), generator.Options{}, func(ctx context.Context, yield func(int) error) error {
+			<-proceed
+			return yield(7)
+		})
+		defer s.Close()
+		start := time.Now()
+		batch, err := s.NextUntil(nil, time.After(time.Second))
+		if len(batch) != 0 || err != nil || time.Since(start) != time.Second {
+			t.Fatalf("NextUntil = %v, %v after %v; want nothing, nil after 1s", batch, err, time.Since(start))
+		}
+		close(proceed)
+		batch, err = s.NextUntil(batch, time.After(time.Hour))
+		if !slices.Equal(batch, []int{7}) || err != nil {
+			t.Fatalf("NextUntil = %v, %v; want [7], nil", batch, err)
+		}
+		if _, err := s.NextUntil(batch, time.After(time.Hour)); err != io.EOF {
+			t.Fatalf("at the end NextUntil returned %v, want io.EOF", err)
+		}
+	})
+}

@@ -57,6 +57,14 @@ type Writer[T any] struct {
 	// DefaultStallTimeout; a negative value turns it off.
 	StallTimeout time.Duration
 
+	// HeaderTimeout, if positive, sends the response headers once the
+	// first item has taken this long, without waiting further for it, so
+	// that a client learns early that the stream is open (a log that is
+	// quiet, an upstream that is slow to send its body). A failure after
+	// that is reported to the client as a failed transfer, no longer as an
+	// error status. Zero means the headers wait for the first item.
+	HeaderTimeout time.Duration
+
 	// Compress, if true, compresses the body with gzip or zstd when the
 	// request's Accept-Encoding allows it (gzip if both are equally
 	// welcome, since it is the faster of the two), flushing the
@@ -231,7 +239,13 @@ type session[T any] struct {
 // run streams until the end and returns the report.
 func (s *session[T]) run() Report {
 	var err error
-	s.batch, err = s.stream.Next(nil)
+	if s.w.HeaderTimeout > 0 {
+		t := time.NewTimer(s.w.HeaderTimeout)
+		s.batch, err = s.stream.NextUntil(nil, t.C)
+		t.Stop()
+	} else {
+		s.batch, err = s.stream.Next(nil)
+	}
 	if err != nil && err != io.EOF {
 		// Failed before the first byte: answer with an error status.
 		s.stop(err)
@@ -253,8 +267,10 @@ func (s *session[T]) run() Report {
 		}
 	}
 	if len(s.batch) == 0 && len(s.buf) == 0 {
-		// An empty stream: send the headers.
+		// An empty stream, or a first item that is late: send the
+		// headers now.
 		s.c.Writer.WriteHeaderNow()
+		s.c.Writer.Flush()
 	}
 	s.err = err
 	if s.err == nil || len(s.buf) > 0 {
