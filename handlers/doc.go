@@ -1,7 +1,8 @@
 // Package handlers provides ready gin handlers for the jobs streaming
 // exists for: files and downloads, CSV and NDJSON exports from a database
-// cursor, live numbers, following a log file, and proxying an upstream
-// response. Each is built on packages generator and sink, and each is also
+// cursor, live numbers, following a log file, proxying an upstream
+// response, and live events and logs as Server-Sent Events ([Events],
+// [LogEvents]). Each is built on packages generator and sink, and each is also
 // a short worked example of them.
 //
 // Handlers answer bad input with 400 and a JSON body naming what was wrong

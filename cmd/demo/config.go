@@ -18,6 +18,7 @@ type config struct {
 	users           int           // users a new database is seeded with
 	logInterval     time.Duration // how often the demo log gets a line
 	logMaxBytes     int64         // the demo log is rotated past this size
+	eventInterval   time.Duration // how often /events gets a tick
 	shutdownTimeout time.Duration // how long open requests get at shutdown
 }
 
@@ -36,6 +37,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		users:           100_000,
 		logInterval:     500 * time.Millisecond,
 		logMaxBytes:     256 << 10,
+		eventInterval:   time.Second,
 		shutdownTimeout: 10 * time.Second,
 	}
 	if port := getenv("PORT"); port != "" {
@@ -50,8 +52,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		fmt.Fprint(out, `Usage: go run ./cmd/demo [flags]
 
 Serves ginstream's demo: a page at / that streams numbers and log lines,
-a CSV export of a users table, a sample report, a proxied stream, and
-Prometheus metrics at /metrics.
+live events and the log as Server-Sent Events that resume after a
+reconnect, a CSV export of a users table, a sample report, a proxied
+stream, and Prometheus metrics at /metrics.
 
 Flags:
 `)
@@ -63,6 +66,7 @@ Flags:
 	fs.IntVar(&cfg.users, "users", cfg.users, "`number` of users to seed a new database with")
 	fs.DurationVar(&cfg.logInterval, "log-interval", cfg.logInterval, "how often the demo log gets a new line")
 	fs.Int64Var(&cfg.logMaxBytes, "log-max-bytes", cfg.logMaxBytes, "rotate the demo log when it grows past this `size`")
+	fs.DurationVar(&cfg.eventInterval, "event-interval", cfg.eventInterval, "how often /events publishes a tick (and, every third, an order)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "how long open requests may take to end at shutdown")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -82,6 +86,8 @@ Flags:
 		return cfg, usageError(fs, "-log-interval must be positive")
 	case cfg.logMaxBytes <= 0:
 		return cfg, usageError(fs, "-log-max-bytes must be positive")
+	case cfg.eventInterval <= 0:
+		return cfg, usageError(fs, "-event-interval must be positive")
 	case cfg.shutdownTimeout <= 0:
 		return cfg, usageError(fs, "-shutdown-timeout must be positive")
 	}

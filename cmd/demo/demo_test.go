@@ -694,7 +694,7 @@ func readLines(t *testing.T, path string) []string {
 func TestDemoConfig(t *testing.T) {
 	def := config{
 		addr: ":8080", dataDir: "data", users: 100_000, logInterval: 500 * time.Millisecond,
-		logMaxBytes: 256 << 10, shutdownTimeout: 10 * time.Second,
+		logMaxBytes: 256 << 10, eventInterval: time.Second, shutdownTimeout: 10 * time.Second,
 	}
 	with := func(f func(c *config)) config { c := def; f(&c); return c }
 	const pg = "postgres://u@db.example/app"
@@ -724,6 +724,8 @@ func TestDemoConfig(t *testing.T) {
 		{name: "stray argument", args: []string{"serve"}, err: errUsage},
 		{name: "negative users", args: []string{"-users", "-1"}, err: errUsage},
 		{name: "zero log interval", args: []string{"-log-interval", "0s"}, err: errUsage},
+		{name: "event interval", args: []string{"-event-interval", "250ms"}, want: with(func(c *config) { c.eventInterval = 250 * time.Millisecond })},
+		{name: "negative event interval", args: []string{"-event-interval", "-1s"}, err: errUsage},
 		{name: "help", args: []string{"-h"}, err: flag.ErrHelp},
 	}
 	for _, tt := range tests {
@@ -756,7 +758,7 @@ func TestDemoHelp(t *testing.T) {
 	for _, f := range flags {
 		names = append(names, f[1])
 	}
-	want := []string{"addr", "data", "db", "log-interval", "log-max-bytes", "shutdown-timeout", "users"}
+	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "shutdown-timeout", "users"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("-h lists %v, want %v:\n%s", names, want, out.String())
 	}

@@ -16,13 +16,21 @@
 //	GET /stream/numbers?count=&interval=   numbers 1..count, one every interval ms (defaults 100 and 20)
 //	GET /reports/:name                     files of the data directory's reports/
 //	GET /export/users.csv                  every user as CSV, streamed from a database cursor
-//	GET /stream/logs?lines=                the demo log, followed like tail -f
+//	GET /stream/logs?lines=                the demo log, followed like tail -f; as Server-Sent
+//	                                       Events when the request accepts text/event-stream
+//	GET /events?topic=                     Server-Sent Events of topic ticks (the default) or orders
 //	GET /proxy/numbers                     this server's /stream/numbers (with its defaults), proxied
 //	GET /metrics                           Prometheus metrics of the streams
 //
-// SIGINT or SIGTERM shuts the server down: open streams end, the log writer
-// stops, and the process exits within -shutdown-timeout. Run with -h for
-// every flag.
+// The event streams resume where they left off when the browser's
+// EventSource reconnects (it sends the Last-Event-ID of the last event it
+// received); after a restart of the demo, whose events live in memory, a
+// browser that comes back gets a "reset" event instead.
+//
+// SIGINT or SIGTERM shuts the server down: event streams end with a
+// "shutdown" event that tells browsers when to reconnect, other open
+// streams end, the log writer stops, and the process exits within
+// -shutdown-timeout. Run with -h for every flag.
 package main
 
 import (
@@ -41,6 +49,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/sse"
 )
 
 func main() {
@@ -106,6 +115,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		appender.close()
 		return err
 	}
+	// The hub of the event streams: serve's shutdown closes it first (see
+	// endEventStreams); the deferred Close covers a failure to serve.
+	hub := &sse.MemHub{}
+	defer hub.Close()
 	a := &app{
 		db:       db,
 		reports:  reports,
@@ -115,10 +128,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		metrics:  new(handlers.Metrics),
 		logger:   logger,
 		out:      stdout,
+		hub:      hub,
 	}
+	a.logEvents = &handlers.LogEvents{Path: appender.path, Hub: hub, Writer: a.eventWriter()}
 	defer a.proxy.CloseIdleConnections()
-	s := &server{handler: a.routes(), shutdownTimeout: cfg.shutdownTimeout, logger: logger}
+	events := &publisher{hub: hub, interval: cfg.eventInterval, logger: logger}
+	s := &server{
+		handler:         a.routes(),
+		shutdownTimeout: cfg.shutdownTimeout,
+		logger:          logger,
+		endStreams:      a.endEventStreams,
+	}
 	return s.serve(ctx, ln, func() {
 		fmt.Fprintf(stdout, "ginstream demo: open %s/ in a browser\n", displayURL(ln.Addr()))
-	}, appender.run)
+	}, appender.run, events.run, func(ctx context.Context) { runLogEvents(ctx, a.logEvents, logger) })
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/sse"
 )
 
 // app is what the routes need.
@@ -23,6 +24,10 @@ type app struct {
 	metrics  *handlers.Metrics
 	logger   *slog.Logger
 	out      io.Writer // for gin's panic recovery
+
+	hub          sse.Hub             // the topics of /events and the demo log's lines; closed at shutdown
+	logEvents    *handlers.LogEvents // /stream/logs for EventSource; its Run publishes the lines
+	eventStreams streamGroup         // the event streams running, for shutdown to wait for
 }
 
 // routes returns the demo's routes. Every stream reports to the metrics,
@@ -53,11 +58,22 @@ func (a *app) routes() *gin.Engine {
 	}
 	r.GET("/export/users.csv", track, users.Serve)
 
+	events := &handlers.Events{Hub: a.hub, Topics: eventTopics, Writer: a.eventWriter()}
+	r.GET("/events", track, func(c *gin.Context) { a.eventStreams.serve(c, events.Serve) })
+
+	// The demo log: as text for curl and fetch, as events for EventSource.
 	logs := &handlers.Tail{
 		Path:   a.logPath,
 		Writer: sink.Writer[string]{OnReport: a.metrics.OnReport, Logger: a.logger, Compress: true},
 	}
-	r.GET("/stream/logs", track, logs.Serve)
+	r.GET("/stream/logs", track, func(c *gin.Context) {
+		c.Header("Vary", "Accept")
+		if handlers.WantsEventStream(c.Request) {
+			a.eventStreams.serve(c, a.logEvents.Serve)
+			return
+		}
+		logs.Serve(c)
+	})
 
 	// The proxy's upstream is this server's own numbers stream, at the
 	// address it listens on: configuration, never request input.
@@ -70,6 +86,14 @@ func (a *app) routes() *gin.Engine {
 
 	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
 	return r
+}
+
+// eventWriter returns the configuration of the event streams.
+func (a *app) eventWriter() sse.Writer {
+	return sse.Writer{
+		Retry: eventRetry,
+		Sink:  sink.Writer[sse.Frame]{OnReport: a.metrics.OnReport, Logger: a.logger},
+	}
 }
 
 // newProxyClient returns the client of /proxy/numbers: a transport of its

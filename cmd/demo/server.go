@@ -20,6 +20,10 @@ const (
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
 	maxBodyBytes      = 1 << 20 // the demo takes no request bodies
+
+	// streamsGrace bounds the wait, at shutdown, for the streams that end
+	// cleanly to tell their clients goodbye (see server.endStreams).
+	streamsGrace = 5 * time.Second
 )
 
 // server runs an HTTP server and the background tasks that belong to it.
@@ -27,11 +31,19 @@ type server struct {
 	handler         http.Handler
 	shutdownTimeout time.Duration // how long open requests may take to end
 	logger          *slog.Logger
+
+	// endStreams, if not nil, is called first at shutdown, before the
+	// requests still open are cancelled, with a context that ends after
+	// streamsGrace at most. It ends the streams that can end cleanly (the
+	// event streams, which tell their clients to come back later) and
+	// waits for them.
+	endStreams func(ctx context.Context)
 }
 
 // serve serves HTTP on ln and runs each background task in a goroutine of
 // its own; ready is called once requests are being accepted. When ctx ends
-// it shuts down: it stops accepting, ends open streams by cancelling their
+// it shuts down: it ends the streams that end cleanly (see endStreams),
+// stops accepting, ends the other open streams by cancelling their
 // requests' contexts (so producers stop and handlers return), waits up to
 // the shutdown timeout for the connections to close (closing them after
 // that), then stops the background tasks and waits for them. Every
@@ -72,6 +84,11 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ready func(), backg
 	s.logger.Info("shutting down", "timeout", s.shutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownTimeout)
 	defer cancel()
+	if s.endStreams != nil {
+		graceCtx, cancelGrace := context.WithTimeout(shutdownCtx, streamsGrace)
+		s.endStreams(graceCtx)
+		cancelGrace()
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		s.logger.Warn("requests still open after the shutdown timeout; closing their connections", "err", err)
 		_ = srv.Close()

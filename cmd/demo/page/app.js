@@ -191,3 +191,208 @@ $("numbers-source").addEventListener("change", (e) => {
 
 $("curl-example").textContent =
   `curl -N '${location.origin}/stream/numbers?count=10&interval=500'`;
+
+// A LiveView shows one event stream read by the browser's own EventSource.
+// EventSource reconnects by itself when the connection drops (after the
+// retry time the server asked for) and sends the id of the last event it
+// received as Last-Event-ID, so that the server resumes where it left off:
+// nothing missed, nothing twice. The view shows the connection's state,
+// that id, and how often it reconnected, was told it missed events it can
+// no longer get ("reset": the server restarted, or the client was away too
+// long) or was told how many events it missed ("missed").
+//
+// Connect after Disconnect resumes too: the page passes the last id in the
+// lastEventId parameter, since a new EventSource has none.
+class LiveView {
+  constructor({ form, disconnect, status, lastId, received, reconnects, resets, missed, output, urlText, url, key, names, render }) {
+    this.connectButton = form.querySelector("button[type=submit]");
+    this.disconnectButton = disconnect;
+    this.el = { status, lastId, received, reconnects, resets, missed, output, urlText };
+    this.url = url;       // returns the stream's URL, without lastEventId
+    this.key = key;       // returns what the ids belong to: another key starts afresh
+    this.names = names;   // the event types to show besides "message"
+    this.render = render; // returns the element that shows an event
+    this.source = null;
+    this.shownKey = null;
+    this.lastEventId = "";
+    form.addEventListener("submit", (e) => { e.preventDefault(); this.connect(); });
+    disconnect.addEventListener("click", () => this.disconnect());
+  }
+
+  connect() {
+    this.close();
+    const key = this.key();
+    if (key !== this.shownKey) {
+      this.shownKey = key;
+      this.lastEventId = "";
+      this.counts = { received: 0, reconnects: 0, resets: 0, missed: 0 };
+      this.el.output.replaceChildren();
+      this.showCounts();
+    }
+    let url = this.url();
+    if (this.lastEventId !== "") {
+      url += `&${new URLSearchParams({ lastEventId: this.lastEventId })}`;
+    }
+    this.el.urlText.textContent = `EventSource ${url}`;
+    const es = new EventSource(url);
+    this.source = es;
+    let opened = false;
+    setStatus(this.el.status, "connecting");
+    this.connectButton.disabled = true;
+    this.disconnectButton.disabled = false;
+
+    const mine = (f) => (e) => { if (this.source === es) f(e); };
+    es.addEventListener("open", mine(() => {
+      if (opened) {
+        this.counts.reconnects++;
+        this.showCounts();
+      }
+      opened = true;
+      setStatus(this.el.status, "open");
+    }));
+    for (const name of ["message", ...this.names]) {
+      es.addEventListener(name, mine((e) => this.receive(e)));
+    }
+    es.addEventListener("reset", mine((e) => {
+      this.counts.resets++;
+      const div = this.mark("reset", `reset (${e.data}): events were missed and cannot be sent again — the server restarted, or this page was away too long`);
+      div.dataset.id = e.lastEventId; // the newest event's: the stream goes on from there
+      this.setLastId(e.lastEventId);
+    }));
+    es.addEventListener("missed", mine((e) => {
+      this.counts.missed += Number(e.data) || 0;
+      this.mark("missed", `${e.data} events missed: this page fell behind`);
+      this.showCounts();
+    }));
+    es.addEventListener("shutdown", mine(() => {
+      this.mark("shutdown", "the server is shutting down: reconnecting when it is back");
+    }));
+    es.addEventListener("error", mine((e) => {
+      if (e instanceof MessageEvent) {
+        // An "error" event sent by the server: the stream failed for good.
+        this.mark("failed", `the stream failed: ${e.data}`);
+        this.close();
+        setStatus(this.el.status, "error", "failed");
+      } else if (es.readyState === EventSource.CLOSED) {
+        // A status other than 200, or not an event stream: no retry.
+        this.close();
+        setStatus(this.el.status, "error", "closed");
+      } else {
+        setStatus(this.el.status, "reconnecting");
+      }
+    }));
+  }
+
+  receive(e) {
+    const el = this.render(e);
+    el.dataset.id = e.lastEventId;
+    const out = this.el.output;
+    const atBottom = out.scrollHeight - out.scrollTop - out.clientHeight < 24;
+    out.append(el);
+    trim(out);
+    if (atBottom) out.scrollTop = out.scrollHeight;
+    this.counts.received++;
+    this.setLastId(e.lastEventId);
+  }
+
+  setLastId(id) {
+    this.lastEventId = id;
+    this.showCounts();
+  }
+
+  showCounts() {
+    this.el.lastId.textContent = this.lastEventId || "–";
+    for (const [name, n] of Object.entries(this.counts)) {
+      this.el[name].textContent = n.toLocaleString("en");
+    }
+  }
+
+  // mark shows a note about the stream among its events.
+  mark(kind, text) {
+    const div = document.createElement("div");
+    div.className = `marker ${kind}`;
+    div.textContent = text;
+    this.el.output.append(div);
+    trim(this.el.output);
+    this.el.output.scrollTop = this.el.output.scrollHeight;
+    return div;
+  }
+
+  close() {
+    if (this.source) {
+      this.source.close();
+      this.source = null;
+    }
+    this.connectButton.disabled = false;
+    this.disconnectButton.disabled = true;
+  }
+
+  disconnect() {
+    this.close();
+    setStatus(this.el.status, "stopped", "disconnected");
+  }
+}
+
+// describeEvent turns an event of /events into words.
+function describeEvent(e) {
+  try {
+    const v = JSON.parse(e.data);
+    if (e.type === "tick") return `tick ${v.n} at ${v.time.slice(11, 23)}`;
+    if (e.type === "order") return `order ${v.order}: ${v.items} items, ${v.total}, for ${v.user}`;
+  } catch { /* not JSON: shown as it is */ }
+  return `${e.type}: ${e.data}`;
+}
+
+const liveEvents = new LiveView({
+  form: $("events-form"),
+  disconnect: $("events-disconnect"),
+  status: $("events-status"),
+  lastId: $("events-last-id"),
+  received: $("events-received"),
+  reconnects: $("events-reconnects"),
+  resets: $("events-resets"),
+  missed: $("events-missed"),
+  output: $("events-output"),
+  urlText: $("events-url"),
+  url: () => `/events?${new URLSearchParams({ topic: $("events-topic").value })}`,
+  key: () => $("events-topic").value,
+  names: ["tick", "order", "shipped"],
+  render(e) {
+    const div = document.createElement("div");
+    div.className = `event ${e.type}`;
+    const id = document.createElement("span");
+    id.className = "id";
+    id.textContent = `#${e.lastEventId.slice(-4)}`;
+    id.title = `event id ${e.lastEventId}`;
+    const text = document.createElement("span");
+    text.textContent = describeEvent(e);
+    div.append(id, text);
+    return div;
+  },
+});
+$("events-topic").addEventListener("change", () => liveEvents.connect());
+
+const liveLog = new LiveView({
+  form: $("live-log-form"),
+  disconnect: $("live-log-disconnect"),
+  status: $("live-log-status"),
+  lastId: $("live-log-last-id"),
+  received: $("live-log-received"),
+  reconnects: $("live-log-reconnects"),
+  resets: $("live-log-resets"),
+  missed: $("live-log-missed"),
+  output: $("live-log-output"),
+  urlText: $("live-log-url"),
+  url: () => `/stream/logs?${new URLSearchParams({ lines: $("live-log-lines").value })}`,
+  key: () => "logs",
+  names: [],
+  render(e) {
+    const div = document.createElement("div");
+    div.className = "line " + (/\bERROR\b/.test(e.data) ? "error" : /\bWARN\b/.test(e.data) ? "warn" : "");
+    div.textContent = e.data;
+    return div;
+  },
+});
+
+liveEvents.connect();
+liveLog.connect();
