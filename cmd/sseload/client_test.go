@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRead checks the subscribers' parsing of an event stream and what it
+// counts: events of the window (by the publication time their data starts
+// with), ids skipped or repeated, named events, the first event after the
+// window; comments and fields it does not know are ignored, and CRLF line
+// endings work as LF.
+func TestRead(t *testing.T) {
+	// The window is [1000, 2000) in nanoseconds since 1970.
+	const start, end = 1000, 2000
+	tests := []struct {
+		name   string
+		stream string
+		want   subscriber
+		noted  int // errors noted
+	}{
+		{
+			name:   "in order",
+			stream: "id: 1\ndata: 1000 pad\n\n: heartbeat\nid: 2\ndata: 1500\n\n",
+			want:   subscriber{events: 2, firstID: 1, lastWinID: 2, lastID: 2},
+		},
+		{
+			name:   "before, in and after the window",
+			stream: "id: 7\ndata: 999\n\nid: 8\ndata: 1999\n\nid: 9\ndata: 2000\n\nid: 10\ndata: 2500\n\n",
+			want:   subscriber{events: 1, firstID: 8, lastWinID: 8, lastID: 10, sawAfterWin: true},
+		},
+		{
+			name:   "CRLF",
+			stream: "id: 1\r\ndata: 1000\r\n\r\nid: 2\r\ndata: 1001\r\n\r\n",
+			want:   subscriber{events: 2, firstID: 1, lastWinID: 2, lastID: 2},
+		},
+		{
+			name:   "gaps",
+			stream: "id: 1\ndata: 1000\n\nid: 4\ndata: 1001\n\nid: 6\ndata: 1002\n\n",
+			want:   subscriber{events: 3, firstID: 1, lastWinID: 6, lastID: 6, gaps: 3},
+		},
+		{
+			name:   "repeated and backwards",
+			stream: "id: 5\ndata: 1000\n\nid: 5\ndata: 1000\n\nid: 3\ndata: 1001\n\n",
+			want:   subscriber{events: 3, firstID: 5, lastWinID: 3, lastID: 3, disordered: 2},
+		},
+		{
+			name:   "named events",
+			stream: "id: 9\nevent: reset\ndata: too-old\n\nevent: shutdown\nretry: 3000\ndata: bye\n\n",
+			want:   subscriber{lastID: 9, unexpected: 2},
+			noted:  2,
+		},
+		{
+			name:   "no data, no event",
+			stream: "retry: 3000\n\nid: 3\n\n:comment\n\n",
+			want:   subscriber{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClients("", 1, 64)
+			c.win.start.Store(start)
+			c.win.end.Store(end)
+			var s subscriber
+			err := s.read(bufio.NewReader(strings.NewReader(tt.stream)), c)
+			if err != io.EOF {
+				t.Errorf("read = %v, want io.EOF", err)
+			}
+			if s != tt.want {
+				t.Errorf("got  %+v\nwant %+v", s, tt.want)
+			}
+			if got := c.latency.count(); got != s.events {
+				t.Errorf("%d latencies recorded for %d events", got, s.events)
+			}
+			if got, want := c.finished.Load(), int64(0); s.sawAfterWin {
+				if got != 1 {
+					t.Errorf("finished = %d, want 1", got)
+				}
+			} else if got != want {
+				t.Errorf("finished = %d, want 0", got)
+			}
+			if errs := c.errMessages(); len(errs) != tt.noted {
+				t.Errorf("noted %q, want %d errors", errs, tt.noted)
+			}
+		})
+	}
+}
+
+// TestReadLatency checks that a delivery's latency is the time from its
+// publication to its reading.
+func TestReadLatency(t *testing.T) {
+	c := newClients("", 1, 64)
+	published := time.Now().Add(-50 * time.Millisecond).UnixNano()
+	c.win.start.Store(published)
+	c.win.end.Store(published + 1)
+	var s subscriber
+	stream := "id: 1\ndata: " + strconv.FormatInt(published, 10) + "\n\n"
+	_ = s.read(bufio.NewReader(strings.NewReader(stream)), c)
+	upper := time.Since(time.Unix(0, published))
+	if got := c.latency.maximum(); got < 50*time.Millisecond || got > upper {
+		t.Fatalf("latency %v, want from 50ms to %v", got, upper)
+	}
+}

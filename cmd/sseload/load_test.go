@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestRun runs the load program for real, briefly: a server child and 200
+// subscribers over loopback, 10 events a second for 2 s. Every subscriber
+// must connect, stay connected and receive every event of the window once,
+// with a latency for each; the child's memory figures must show it holding
+// the streams (a goroutine count per stream that only real streams give);
+// and the run must end by itself with everything joined (TestMain's
+// goleak check, and the child exiting when told to, or the run fails).
+func TestRun(t *testing.T) {
+	const subscribers = 200
+	tests := []struct {
+		name             string
+		args             []string
+		goroutinesPerSub float64 // in the child, per idle subscriber
+	}{
+		// sse.Writer: the connection's goroutine running the handler, its
+		// background reader, and the sink's producer goroutine.
+		{"sse with reference", []string{"-reference"}, 3},
+		// The subscription on the handler's goroutine: as net/http alone.
+		{"direct", []string{"-server", "direct"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"-subscribers", "200", "-rate", "10", "-duration", "2s", "-warmup", "300ms", "-json"}, tt.args...)
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := run(ctx, args, nil, &stdout, &stderr); err != nil {
+				t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
+			}
+			var r Result
+			if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+				t.Fatalf("decoding the JSON result: %v\n%s", err, &stdout)
+			}
+			counts := []struct {
+				what      string
+				got, want int64
+			}{
+				{"connected", int64(r.Connect.Connected), subscribers},
+				{"failed to connect", int64(r.Connect.Failed), 0},
+				{"connected at end", int64(r.ConnectedAtEnd), subscribers},
+				{"server's subscriptions at end", int64(r.ServerSubscribersAtEnd), subscribers},
+				{"disconnects", r.Disconnects, 0},
+				{"lagging", int64(r.Lagging), 0},
+				{"events missed", r.Gaps, 0},
+				{"events out of order", r.Disordered, 0},
+				{"unexpected events", r.Unexpected, 0},
+				{"events per subscriber, min", r.Events.Min, r.Events.Published},
+				{"latencies", r.Latency.Count, subscribers * r.Events.Published},
+				{"deliveries", r.Events.Deliveries, subscribers * r.Events.Published},
+				{"idle subscriptions in the child", int64(r.Server.Idle.Subscribers), subscribers},
+			}
+			for _, c := range counts {
+				if c.got != c.want {
+					t.Errorf("%s = %d, want %d", c.what, c.got, c.want)
+				}
+			}
+			// 20 events are due in the 2 s window, give or take the one
+			// at its edge.
+			if r.Events.Published < 19 || r.Events.Published > 21 {
+				t.Errorf("published %d events in the window, want 20 ± 1", r.Events.Published)
+			}
+			if !(r.Latency.P50Ms > 0 && r.Latency.P50Ms <= r.Latency.P99Ms && r.Latency.P99Ms <= r.Latency.MaxMs) {
+				t.Errorf("latency p50 %v, p99 %v, max %v ms: want 0 < p50 ≤ p99 ≤ max", r.Latency.P50Ms, r.Latency.P99Ms, r.Latency.MaxMs)
+			}
+			if got := r.Server.PerIdleSubscriber.Goroutines; got != tt.goroutinesPerSub {
+				t.Errorf("goroutines per idle subscriber = %v, want %v", got, tt.goroutinesPerSub)
+			}
+			if r.Server.PerIdleSubscriber.HeapStacks <= 0 || r.Server.Idle.RSS <= r.Server.Baseline.RSS {
+				t.Errorf("per idle subscriber %+v, RSS %d → %d: want the streams to cost memory",
+					r.Server.PerIdleSubscriber, r.Server.Baseline.RSS, r.Server.Idle.RSS)
+			}
+			if r.Server.Load == nil || r.Server.End == nil || r.Server.End.Published < r.Events.Published {
+				t.Errorf("load snapshots %+v, %+v: want both, with the window's events published", r.Server.Load, r.Server.End)
+			}
+			wantRef := len(tt.args) > 0 && tt.args[0] == "-reference"
+			if got := r.Reference != nil && r.BeyondNetHTTP != nil; got != wantRef {
+				t.Fatalf("reference and difference reported: %v, want %v", got, wantRef)
+			}
+			if wantRef {
+				if r.Reference.Connected != subscribers || r.Reference.PerIdleSubscriber.Goroutines != 2 {
+					t.Errorf("reference: %d connections with %v goroutines each, want %d with 2",
+						r.Reference.Connected, r.Reference.PerIdleSubscriber.Goroutines, subscribers)
+				}
+				if d := r.Server.PerIdleSubscriber.minus(r.Reference.PerIdleSubscriber); *r.BeyondNetHTTP != d {
+					t.Errorf("beyond net/http = %+v, want %+v", *r.BeyondNetHTTP, d)
+				}
+			}
+		})
+	}
+}
+
+// TestRunRejects checks that bad arguments fail before anything starts,
+// with errUsage and the usage, and that -h prints the usage.
+func TestRunRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want error
+	}{
+		{"help", []string{"-h"}, flag.ErrHelp},
+		{"no subscribers", []string{"-subscribers", "0"}, errUsage},
+		{"no rate", []string{"-rate", "0"}, errUsage},
+		{"negative rate", []string{"-rate", "-1"}, errUsage},
+		{"no duration", []string{"-duration", "0s"}, errUsage},
+		{"negative warmup", []string{"-warmup", "-1s"}, errUsage},
+		{"payload shorter than a timestamp", []string{"-payload", "10"}, errUsage},
+		{"unknown server", []string{"-server", "nginx"}, errUsage},
+		{"unknown flag", []string{"-connections", "5"}, errUsage},
+		{"argument", []string{"extra"}, errUsage},
+		{"unknown child handler", []string{serveFlag, "-handler", "nginx"}, errUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(context.Background(), tt.args, nil, &out, &out)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("run(%q) = %v, want %v", tt.args, err, tt.want)
+			}
+			if tt.args[0] != serveFlag && !bytes.Contains(out.Bytes(), []byte("-subscribers")) {
+				t.Errorf("run(%q) printed %q, want the usage", tt.args, &out)
+			}
+		})
+	}
+}
+
+// TestRunRefusesMoreSubscribersThanFiles checks that a run asking for
+// more sockets than the file-descriptor limit allows fails at once,
+// saying so, rather than failing connections one by one.
+func TestRunRefusesMoreSubscribersThanFiles(t *testing.T) {
+	limit, err := raiseFileLimit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit > 1<<30 {
+		t.Skipf("file limit %d: nothing to exceed", limit)
+	}
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"-subscribers", strconv.FormatUint(limit, 10)}, nil, &out, &out)
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("file descriptors")) {
+		t.Fatalf("run with %d subscribers = %v, want an error about file descriptors", limit, err)
+	}
+}
