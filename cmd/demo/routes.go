@@ -63,8 +63,13 @@ func (a *app) routes() *gin.Engine {
 
 	// The demo log: as text for curl and fetch, as events for EventSource.
 	logs := &handlers.Tail{
-		Path:   a.logPath,
-		Writer: sink.Writer[string]{OnReport: a.metrics.OnReport, Logger: a.logger, Compress: true},
+		Path: a.logPath,
+		Writer: sink.Writer[string]{
+			OnReport: a.metrics.OnReport, Logger: a.logger, Compress: true,
+			// With ?lines=0 on a quiet log, the client still learns at
+			// once that the stream is open.
+			HeaderTimeout: 500 * time.Millisecond,
+		},
 	}
 	r.GET("/stream/logs", track, func(c *gin.Context) {
 		c.Header("Vary", "Accept")
