@@ -204,25 +204,12 @@ func (s *Stream[T]) end() error {
 // reused) for the next batch and hands over the buffer's own: pass back a
 // slice from an earlier call once done with its items. dst may be nil.
 func (s *Stream[T]) Next(dst []T) ([]T, error) {
-	s.mu.Lock()
-	for len(s.items) == 0 {
-		if err := s.end(); err != nil {
-			s.mu.Unlock()
-			return dst[:0], err
-		}
-		s.waiting = true
-		s.mu.Unlock()
-		<-s.ready
-		s.mu.Lock()
-	}
-	out := s.take(dst)
-	s.mu.Unlock()
-	return out, nil
+	return s.NextUntil(dst, nil) // a nil channel never delivers
 }
 
 // NextUntil is [Stream.Next] that gives up when stop delivers a value (a
 // timer's channel, say): it then returns an empty batch and a nil error,
-// and the stream goes on.
+// and the stream goes on. A nil stop never gives up.
 func (s *Stream[T]) NextUntil(dst []T, stop <-chan time.Time) ([]T, error) {
 	s.mu.Lock()
 	for len(s.items) == 0 {
