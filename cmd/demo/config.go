@@ -20,6 +20,8 @@ type config struct {
 	logMaxBytes     int64         // the demo log is rotated past this size
 	eventInterval   time.Duration // how often /events gets a tick
 	shutdownTimeout time.Duration // how long open requests get at shutdown
+	stallTimeout    time.Duration // a stream whose client accepts nothing for this long ends
+	maxStreams      int64         // streams running at once; more are answered 503 (0: no limit)
 }
 
 // errUsage reports command-line arguments that parseConfig rejected; the
@@ -39,6 +41,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		logMaxBytes:     256 << 10,
 		eventInterval:   time.Second,
 		shutdownTimeout: 10 * time.Second,
+		stallTimeout:    30 * time.Second,
+		maxStreams:      10_000,
 	}
 	if port := getenv("PORT"); port != "" {
 		cfg.addr = ":" + port
@@ -68,6 +72,8 @@ Flags:
 	fs.Int64Var(&cfg.logMaxBytes, "log-max-bytes", cfg.logMaxBytes, "rotate the demo log when it grows past this `size`")
 	fs.DurationVar(&cfg.eventInterval, "event-interval", cfg.eventInterval, "how often /events publishes a tick (and, every third, an order)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "how long open requests may take to end at shutdown")
+	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", cfg.stallTimeout, "end a stream whose client has accepted nothing for this long")
+	fs.Int64Var(&cfg.maxStreams, "max-streams", cfg.maxStreams, "`number` of streams that may run at once; more are answered 503 with Retry-After (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -90,6 +96,10 @@ Flags:
 		return cfg, usageError(fs, "-event-interval must be positive")
 	case cfg.shutdownTimeout <= 0:
 		return cfg, usageError(fs, "-shutdown-timeout must be positive")
+	case cfg.stallTimeout <= 0:
+		return cfg, usageError(fs, "-stall-timeout must be positive")
+	case cfg.maxStreams < 0:
+		return cfg, usageError(fs, "-max-streams must not be negative")
 	}
 	return cfg, nil
 }

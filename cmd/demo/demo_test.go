@@ -695,6 +695,7 @@ func TestDemoConfig(t *testing.T) {
 	def := config{
 		addr: ":8080", dataDir: "data", users: 100_000, logInterval: 500 * time.Millisecond,
 		logMaxBytes: 256 << 10, eventInterval: time.Second, shutdownTimeout: 10 * time.Second,
+		stallTimeout: 30 * time.Second, maxStreams: 10_000,
 	}
 	with := func(f func(c *config)) config { c := def; f(&c); return c }
 	const pg = "postgres://u@db.example/app"
@@ -726,6 +727,10 @@ func TestDemoConfig(t *testing.T) {
 		{name: "zero log interval", args: []string{"-log-interval", "0s"}, err: errUsage},
 		{name: "event interval", args: []string{"-event-interval", "250ms"}, want: with(func(c *config) { c.eventInterval = 250 * time.Millisecond })},
 		{name: "negative event interval", args: []string{"-event-interval", "-1s"}, err: errUsage},
+		{name: "stream limits", args: []string{"-stall-timeout", "2s", "-max-streams", "0"},
+			want: with(func(c *config) { c.stallTimeout, c.maxStreams = 2*time.Second, 0 })},
+		{name: "zero stall timeout", args: []string{"-stall-timeout", "0s"}, err: errUsage},
+		{name: "negative max streams", args: []string{"-max-streams", "-1"}, err: errUsage},
 		{name: "help", args: []string{"-h"}, err: flag.ErrHelp},
 	}
 	for _, tt := range tests {
@@ -758,7 +763,7 @@ func TestDemoHelp(t *testing.T) {
 	for _, f := range flags {
 		names = append(names, f[1])
 	}
-	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "shutdown-timeout", "users"}
+	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-streams", "shutdown-timeout", "stall-timeout", "users"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("-h lists %v, want %v:\n%s", names, want, out.String())
 	}

@@ -49,6 +49,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
 )
 
@@ -126,9 +127,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		upstream: upstreamURL(ln.Addr()),
 		proxy:    newProxyClient(),
 		metrics:  new(handlers.Metrics),
+		stall:    cfg.stallTimeout,
 		logger:   logger,
 		out:      stdout,
 		hub:      hub,
+	}
+	if cfg.maxStreams > 0 {
+		a.limit = sink.NewLimit(cfg.maxStreams, streamRetryAfter)
 	}
 	a.logEvents = &handlers.LogEvents{Path: appender.path, Hub: hub, Writer: a.eventWriter()}
 	defer a.proxy.CloseIdleConnections()

@@ -22,6 +22,8 @@ type app struct {
 	upstream string       // this server's base URL, for /proxy/numbers
 	proxy    *http.Client // for /proxy/numbers; its idle connections are closed at shutdown
 	metrics  *handlers.Metrics
+	limit    *sink.Limit   // shared by every stream; nil for no limit
+	stall    time.Duration // the streams' stall timeout
 	logger   *slog.Logger
 	out      io.Writer // for gin's panic recovery
 
@@ -41,7 +43,9 @@ func (a *app) routes() *gin.Engine {
 	r.GET("/static/:name", serveStatic)
 	r.GET("/metrics", gin.WrapH(a.metrics))
 
-	numbers := &handlers.Numbers{OnReport: a.metrics.OnReport, Logger: a.logger}
+	numbers := &handlers.Numbers{
+		Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
+	}
 	r.GET("/stream/numbers", track, numbers.Serve)
 
 	reports := handlers.Files{Root: a.reports, Attachment: true}
@@ -49,12 +53,14 @@ func (a *app) routes() *gin.Engine {
 	r.HEAD("/reports/:name", reports.Serve)
 
 	users := &handlers.Export{
-		DB:       a.db.DB,
-		Query:    usersQuery,
-		Filename: "users.csv",
-		OnReport: a.metrics.OnReport,
-		Logger:   a.logger,
-		Compress: true, // gzip or zstd when the client accepts it
+		DB:           a.db.DB,
+		Query:        usersQuery,
+		Filename:     "users.csv",
+		Limit:        a.limit,
+		StallTimeout: a.stall,
+		OnReport:     a.metrics.OnReport,
+		Logger:       a.logger,
+		Compress:     true, // gzip or zstd when the client accepts it
 	}
 	r.GET("/export/users.csv", track, users.Serve)
 
@@ -65,6 +71,7 @@ func (a *app) routes() *gin.Engine {
 	logs := &handlers.Tail{
 		Path: a.logPath,
 		Writer: sink.Writer[string]{
+			Limit: a.limit, StallTimeout: a.stall,
 			OnReport: a.metrics.OnReport, Logger: a.logger, Compress: true,
 			// With ?lines=0 on a quiet log, the client still learns at
 			// once that the stream is open.
@@ -85,7 +92,9 @@ func (a *app) routes() *gin.Engine {
 	proxy := &handlers.Proxy{
 		URL:    a.upstream + "/stream/numbers",
 		Client: a.proxy,
-		Writer: sink.Writer[[]byte]{OnReport: a.metrics.OnReport, Logger: a.logger},
+		Writer: sink.Writer[[]byte]{
+			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
+		},
 	}
 	r.GET("/proxy/numbers", track, proxy.Serve)
 
@@ -97,7 +106,9 @@ func (a *app) routes() *gin.Engine {
 func (a *app) eventWriter() sse.Writer {
 	return sse.Writer{
 		Retry: eventRetry,
-		Sink:  sink.Writer[sse.Frame]{OnReport: a.metrics.OnReport, Logger: a.logger},
+		Sink: sink.Writer[sse.Frame]{
+			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
+		},
 	}
 }
 

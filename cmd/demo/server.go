@@ -21,6 +21,10 @@ const (
 	maxHeaderBytes    = 64 << 10
 	maxBodyBytes      = 1 << 20 // the demo takes no request bodies
 
+	// streamRetryAfter is the Retry-After of a stream turned away because
+	// -max-streams are running.
+	streamRetryAfter = 2 * time.Second
+
 	// streamsGrace bounds the wait, at shutdown, for the streams that end
 	// cleanly to tell their clients goodbye (see server.endStreams).
 	streamsGrace = 5 * time.Second
