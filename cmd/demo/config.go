@@ -12,16 +12,17 @@ import (
 // config is the demo's configuration, read from flags and the environment
 // by parseConfig. Flags win over environment variables.
 type config struct {
-	addr            string        // listen address
-	dataDir         string        // where the database, reports and log live
-	databaseURL     string        // a postgres:// URL; empty for SQLite in dataDir
-	users           int           // users a new database is seeded with
-	logInterval     time.Duration // how often the demo log gets a line
-	logMaxBytes     int64         // the demo log is rotated past this size
-	eventInterval   time.Duration // how often /events gets a tick
-	shutdownTimeout time.Duration // how long open requests get at shutdown
-	stallTimeout    time.Duration // a stream whose client accepts nothing for this long ends
-	maxStreams      int64         // streams running at once; more are answered 503 (0: no limit)
+	addr              string        // listen address
+	dataDir           string        // where the database, reports and log live
+	databaseURL       string        // a postgres:// URL; empty for SQLite in dataDir
+	users             int           // users a new database is seeded with
+	logInterval       time.Duration // how often the demo log gets a line
+	logMaxBytes       int64         // the demo log is rotated past this size
+	eventInterval     time.Duration // how often /events gets a tick
+	shutdownTimeout   time.Duration // how long open requests get at shutdown
+	stallTimeout      time.Duration // a stream whose client accepts nothing for this long ends
+	readHeaderTimeout time.Duration // how long a client may take to send a request's headers
+	maxStreams        int64         // streams running at once; more are answered 503 (0: no limit)
 }
 
 // errUsage reports command-line arguments that parseConfig rejected; the
@@ -33,16 +34,17 @@ var errUsage = errors.New("invalid arguments")
 // out and returns flag.ErrHelp.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
 	cfg := config{
-		addr:            ":8080",
-		dataDir:         "data",
-		databaseURL:     getenv("DATABASE_URL"),
-		users:           100_000,
-		logInterval:     500 * time.Millisecond,
-		logMaxBytes:     256 << 10,
-		eventInterval:   time.Second,
-		shutdownTimeout: 10 * time.Second,
-		stallTimeout:    30 * time.Second,
-		maxStreams:      10_000,
+		addr:              ":8080",
+		dataDir:           "data",
+		databaseURL:       getenv("DATABASE_URL"),
+		users:             100_000,
+		logInterval:       500 * time.Millisecond,
+		logMaxBytes:       256 << 10,
+		eventInterval:     time.Second,
+		shutdownTimeout:   10 * time.Second,
+		stallTimeout:      30 * time.Second,
+		maxStreams:        10_000,
+		readHeaderTimeout: 10 * time.Second,
 	}
 	if port := getenv("PORT"); port != "" {
 		cfg.addr = ":" + port
@@ -74,6 +76,7 @@ Flags:
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "how long open requests may take to end at shutdown")
 	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", cfg.stallTimeout, "end a stream whose client has accepted nothing for this long")
 	fs.Int64Var(&cfg.maxStreams, "max-streams", cfg.maxStreams, "`number` of streams that may run at once; more are answered 503 with Retry-After (0: no limit)")
+	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "how long a client may take to send a request's headers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -98,6 +101,8 @@ Flags:
 		return cfg, usageError(fs, "-shutdown-timeout must be positive")
 	case cfg.stallTimeout <= 0:
 		return cfg, usageError(fs, "-stall-timeout must be positive")
+	case cfg.readHeaderTimeout <= 0:
+		return cfg, usageError(fs, "-read-header-timeout must be positive")
 	case cfg.maxStreams < 0:
 		return cfg, usageError(fs, "-max-streams must not be negative")
 	}

@@ -695,7 +695,7 @@ func TestDemoConfig(t *testing.T) {
 	def := config{
 		addr: ":8080", dataDir: "data", users: 100_000, logInterval: 500 * time.Millisecond,
 		logMaxBytes: 256 << 10, eventInterval: time.Second, shutdownTimeout: 10 * time.Second,
-		stallTimeout: 30 * time.Second, maxStreams: 10_000,
+		stallTimeout: 30 * time.Second, maxStreams: 10_000, readHeaderTimeout: 10 * time.Second,
 	}
 	with := func(f func(c *config)) config { c := def; f(&c); return c }
 	const pg = "postgres://u@db.example/app"
@@ -729,6 +729,8 @@ func TestDemoConfig(t *testing.T) {
 		{name: "negative event interval", args: []string{"-event-interval", "-1s"}, err: errUsage},
 		{name: "stream limits", args: []string{"-stall-timeout", "2s", "-max-streams", "0"},
 			want: with(func(c *config) { c.stallTimeout, c.maxStreams = 2*time.Second, 0 })},
+		{name: "read header timeout", args: []string{"-read-header-timeout", "1s"}, want: with(func(c *config) { c.readHeaderTimeout = time.Second })},
+		{name: "zero read header timeout", args: []string{"-read-header-timeout", "0s"}, err: errUsage},
 		{name: "zero stall timeout", args: []string{"-stall-timeout", "0s"}, err: errUsage},
 		{name: "negative max streams", args: []string{"-max-streams", "-1"}, err: errUsage},
 		{name: "help", args: []string{"-h"}, err: flag.ErrHelp},
@@ -763,7 +765,7 @@ func TestDemoHelp(t *testing.T) {
 	for _, f := range flags {
 		names = append(names, f[1])
 	}
-	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-streams", "shutdown-timeout", "stall-timeout", "users"}
+	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-streams", "read-header-timeout", "shutdown-timeout", "stall-timeout", "users"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("-h lists %v, want %v:\n%s", names, want, out.String())
 	}

@@ -139,10 +139,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer a.proxy.CloseIdleConnections()
 	events := &publisher{hub: hub, interval: cfg.eventInterval, logger: logger}
 	s := &server{
-		handler:         a.routes(),
-		shutdownTimeout: cfg.shutdownTimeout,
-		logger:          logger,
-		endStreams:      a.endEventStreams,
+		handler:           a.routes(),
+		shutdownTimeout:   cfg.shutdownTimeout,
+		readHeaderTimeout: cfg.readHeaderTimeout,
+		logger:            logger,
+		endStreams:        a.endEventStreams,
 	}
 	return s.serve(ctx, ln, func() {
 		fmt.Fprintf(stdout, "ginstream demo: open %s/ in a browser\n", displayURL(ln.Addr()))

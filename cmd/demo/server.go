@@ -16,10 +16,9 @@ import (
 // cancelled request): either would cut long streams, which the sink's
 // stall timeout protects instead.
 const (
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
-	maxBodyBytes      = 1 << 20 // the demo takes no request bodies
+	idleTimeout    = 2 * time.Minute
+	maxHeaderBytes = 64 << 10
+	maxBodyBytes   = 1 << 20 // the demo takes no request bodies
 
 	// streamRetryAfter is the Retry-After of a stream turned away because
 	// -max-streams are running.
@@ -34,7 +33,10 @@ const (
 type server struct {
 	handler         http.Handler
 	shutdownTimeout time.Duration // how long open requests may take to end
-	logger          *slog.Logger
+	// readHeaderTimeout is how long a client may take to send a request's
+	// headers (against slow-loris clients).
+	readHeaderTimeout time.Duration
+	logger            *slog.Logger
 
 	// endStreams, if not nil, is called first at shutdown, before the
 	// requests still open are cancelled, with a context that ends after
@@ -59,7 +61,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ready func(), backg
 	defer endRequests()
 	srv := &http.Server{
 		Handler:           http.MaxBytesHandler(s.handler, maxBodyBytes),
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: s.readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
