@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -137,12 +139,151 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 	if s.budget <= 0 {
 		s.budget = DefaultBatchBytes
 	}
-	r := w.finish(c, s.run(), start)
+	report := s.run()
+	s.release()
+	r := w.finish(c, report, start)
 	if s.mustPanic {
 		// The last resort of abort, once the stream is reported.
 		panic(http.ErrAbortHandler)
 	}
 	return r
+}
+
+// StreamInline runs one producer on the handler's goroutine and writes
+// each item it yields to the response at once, flushed, before yield
+// returns: no goroutine, buffer or batching stands between them. It suits
+// a producer that is idle most of the time and yields an item now and then,
+// such as a subscription to events, where it makes each open stream cost
+// little more than the connection; for bulk data use [Writer.Stream], whose
+// batches are many times faster.
+//
+// It behaves as Stream does otherwise (headers, errors before and after the
+// first byte, stall timeout, compression, Limit, report), with these
+// differences: yield blocks for as long as the client takes to accept the
+// item (the stall timeout bounds it), and returns an error matching
+// [ErrClientGone] or [ErrStalled] once the stream cannot go on, which the
+// producer should return; the producer's context, derived from the
+// request's, is cancelled then; a panic
+// in the producer is recovered into a *generator.PanicError; Capacity,
+// BatchBytes and HeaderTimeout are not used. yield is safe for concurrent
+// use, so the producer may call it from goroutines (or timers) that it
+// starts and joins before it returns.
+func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Report {
+	start := time.Now()
+	if w.Limit != nil {
+		if !w.Limit.tryAcquire() {
+			return w.finish(c, w.reject(c), start)
+		}
+		defer w.Limit.release()
+	}
+	s := &session[T]{
+		w:     w,
+		c:     c,
+		rc:    http.NewResponseController(unwrap(c.Writer)),
+		stall: w.StallTimeout,
+	}
+	if s.stall == 0 {
+		s.stall = DefaultStallTimeout
+	}
+	report := s.runInline(producer)
+	s.release()
+	r := w.finish(c, report, start)
+	if s.mustPanic {
+		panic(http.ErrAbortHandler)
+	}
+	return r
+}
+
+// runInline runs the producer of StreamInline and returns the report.
+func (s *session[T]) runInline(producer generator.Func[T]) Report {
+	var mu sync.Mutex // serializes yields
+	yield := func(item T) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return s.writeItem(item)
+	}
+	ctx, cancel := context.WithCancelCause(s.c.Request.Context())
+	defer cancel(nil)
+	s.cancel = cancel
+	err := runProducer(ctx, producer, yield)
+	mu.Lock() // a yield from a goroutine the producer failed to join ends now
+	defer mu.Unlock()
+	s.yieldDone = true
+	switch {
+	case s.err != nil:
+		err = s.err // the stream failed in yield; the producer's error follows from it
+	case err == nil:
+		err = io.EOF
+		if !s.opened {
+			err = s.open()
+		}
+		if err == nil && len(s.buf) > 0 {
+			// An encoder's preamble, in a stream of no items.
+			s.writeInline()
+			err = s.err
+		}
+		if err == nil {
+			err = io.EOF
+			s.c.Writer.WriteHeaderNow()
+			s.c.Writer.Flush()
+		}
+	}
+	s.stop(err)
+	return s.report
+}
+
+// writeItem encodes one item of StreamInline and writes and flushes it,
+// opening the response first if it is the first.
+func (s *session[T]) writeItem(item T) error {
+	switch {
+	case s.err != nil:
+		return s.err
+	case s.yieldDone:
+		return generator.ErrClosed
+	}
+	if req := s.c.Request.Context(); req.Err() != nil {
+		s.outcome, s.err = ClientGone, fmt.Errorf("%w: %w", ErrClientGone, context.Cause(req))
+		return s.err
+	}
+	if !s.opened {
+		if err := s.open(); err != nil {
+			s.err = err
+			return err
+		}
+	}
+	var err error
+	if s.buf, err = s.w.Encoder.Append(s.buf, item); err != nil {
+		s.buf = s.buf[:0]
+		s.err = err
+		s.cancel(err)
+		return err
+	}
+	s.report.Items++
+	s.writeInline()
+	return s.err
+}
+
+// writeInline writes buf under the stall deadline, then clears the
+// deadline, since the producer may wait for its next item for longer than
+// the stall timeout.
+func (s *session[T]) writeInline() {
+	switch {
+	case !s.write(s.c.Writer):
+		s.cancel(s.err)
+	case !s.deadlineAt.IsZero():
+		s.setDeadline(time.Time{})
+	}
+}
+
+// runProducer runs p, turning a panic into a *generator.PanicError as the
+// generator does for the producers it starts.
+func runProducer[T any](ctx context.Context, p generator.Func[T], yield func(T) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &generator.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return p(ctx, yield)
 }
 
 // unwrap returns the http.ResponseWriter under gin's, so that the response
@@ -231,6 +372,8 @@ type session[T any] struct {
 	comp       compressor      // compresses the body; nil if it is sent as is
 	counter    *countingWriter // counts compressed bytes written
 	mustPanic  bool            // the response can only be aborted by a panic
+	opened     bool            // headers set, compression and preamble begun
+	yieldDone  bool            // StreamInline's producer has returned
 	report     Report
 	err        error   // why the loop stopped; io.EOF when the producers finished
 	outcome    Outcome // how the loop stopped
@@ -251,20 +394,9 @@ func (s *session[T]) run() Report {
 		s.stop(err)
 		return s.report
 	}
-	s.setHeaders()
-	if s.w.Compress {
-		if coding := setCompression(s.c.Writer.Header(), s.c.Request); coding != "" {
-			s.counter = &countingWriter{w: s.c.Writer}
-			s.comp = newCompressor(coding, s.counter)
-			defer s.comp.release()
-		}
-	}
-	if pre, ok := s.w.Encoder.(Preamble); ok {
-		var perr error
-		if s.buf, perr = pre.AppendPreamble(s.buf); perr != nil {
-			s.stop(perr)
-			return s.report
-		}
+	if perr := s.open(); perr != nil {
+		s.stop(perr)
+		return s.report
 	}
 	if len(s.batch) == 0 && len(s.buf) == 0 {
 		// An empty stream, or a first item that is late: send the
@@ -278,6 +410,33 @@ func (s *session[T]) run() Report {
 	}
 	s.stop(s.err)
 	return s.report
+}
+
+// open prepares the response for the first bytes: headers, compression,
+// and the encoder's preamble, if it has one, into buf.
+func (s *session[T]) open() error {
+	s.opened = true
+	s.setHeaders()
+	if s.w.Compress {
+		if coding := setCompression(s.c.Writer.Header(), s.c.Request); coding != "" {
+			s.counter = &countingWriter{w: s.c.Writer}
+			s.comp = newCompressor(coding, s.counter)
+		}
+	}
+	if pre, ok := s.w.Encoder.(Preamble); ok {
+		var err error
+		if s.buf, err = pre.AppendPreamble(s.buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release returns what the session borrowed from pools.
+func (s *session[T]) release() {
+	if s.comp != nil {
+		s.comp.release()
+	}
 }
 
 // setHeaders sets the headers of a streamed response.
@@ -445,9 +604,11 @@ func (s *session[T]) stop(err error) {
 		cause = generator.ErrClosed
 	}
 	s.cancel(cause)
-	if cerr := s.stream.Close(); err == io.EOF && cerr != nil {
-		// A producer failed after the last item was taken.
-		s.outcome, err = Failed, cerr
+	if s.stream != nil {
+		if cerr := s.stream.Close(); err == io.EOF && cerr != nil {
+			// A producer failed after the last item was taken.
+			s.outcome, err = Failed, cerr
+		}
 	}
 	if err == io.EOF && s.comp != nil && !s.finishCompression() {
 		err = s.err

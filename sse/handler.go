@@ -21,11 +21,6 @@ const (
 	// DefaultHeartbeat is how long a stream may be silent before a
 	// heartbeat comment is sent.
 	DefaultHeartbeat = 15 * time.Second
-	// DefaultCapacity is the number of frames a stream buffers between
-	// its producers and the response: fewer than a sink's default, since
-	// a hub keeps the events that wait, and an idle stream should cost
-	// little.
-	DefaultCapacity = 64
 )
 
 // Writer streams Server-Sent Events to browsers' EventSource and other
@@ -68,9 +63,11 @@ type Writer struct {
 	// noticed. Zero means DefaultHeartbeat; a negative value sends none.
 	Heartbeat time.Duration
 
-	// Sink streams the frames. A nil Encoder means [FrameEncoder] and a
-	// zero Capacity means DefaultCapacity; the other fields are used as
-	// they are (see sink.Writer).
+	// Sink streams the frames, with [sink.Writer.StreamInline]: the
+	// producers' frames are written as they come, with no buffer and no
+	// goroutine between them and the response, so that an idle stream
+	// costs little more than its connection. A nil Encoder means
+	// [FrameEncoder]; Capacity, BatchBytes and HeaderTimeout are not used.
 	Sink sink.Writer[Frame]
 }
 
@@ -99,12 +96,9 @@ func (w *Writer) Stream(c *gin.Context, producers ...generator.Func[Frame]) sink
 	if s.Encoder == nil {
 		s.Encoder = FrameEncoder{}
 	}
-	if s.Capacity == 0 {
-		s.Capacity = DefaultCapacity
-	}
 	s.OnReport = nil // called below, with the report completed
 	var ended error  // why the producers ended early, if they did
-	r := s.Stream(c, w.producer(&ended, producers))
+	r := s.StreamInline(c, w.producer(&ended, producers))
 	if ended != nil && r.Err == nil {
 		r.Err = ended
 		r.Outcome = sink.Failed

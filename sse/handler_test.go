@@ -427,7 +427,12 @@ func TestWriterSlowClient(t *testing.T) {
 func TestWriterCycles(t *testing.T) {
 	const clients = 2000
 	t.Run("cycles", func(t *testing.T) {
-		hub := &sse.MemHub{Replay: 64}
+		// A buffer (bounded by the replay) larger than a client falls
+		// behind in this test, so that no subscriber is disconnected for
+		// being slow (each event is a write and a flush, slow under the
+		// race detector): this test is about subscriptions ending, not
+		// about the slow-subscriber policy (see TestWriterSlowClient).
+		hub := &sse.MemHub{Replay: 1 << 14, Buffer: 1 << 14}
 		defer hub.Close()
 		client, url := hubServer(t, protocols[0], hub, &sse.Writer{}, 0)
 		var publisher, clientsWG sync.WaitGroup

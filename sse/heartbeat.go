@@ -14,7 +14,8 @@ var heartbeatFrame = mustFrame(Event{Comment: "heartbeat"})
 // client is noticed. It runs on a timer, not a goroutine of its own: the
 // timer's function runs only to send a heartbeat, and stop joins it.
 //
-// yield must be safe for concurrent use, as a generator stream's is, since
+// yield must be safe for concurrent use, as a generator stream's and
+// sink.Writer.StreamInline's are, since
 // the heartbeat calls it from the timer's goroutine.
 type heartbeat struct {
 	interval time.Duration

@@ -1,0 +1,388 @@
+package ginstream_test
+
+// End-to-end specification of sink.Writer.StreamInline, which runs one
+// producer on the handler's goroutine and writes each item as it is
+// yielded. Helpers live in e2e_helpers_test.go and generator_test.go.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/sink"
+)
+
+// TestInlineComplete: an inline stream that ends normally arrives byte for
+// byte with a streaming response's headers, including an encoder's
+// preamble for a stream with no items, and reports its counts.
+func TestInlineComplete(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		rep := newReports()
+		csvw := newWriter(sink.CSV{Header: []string{"n", "square"}}, rep)
+		engine := newEngine(false)
+		engine.GET("/squares/:n", func(c *gin.Context) {
+			n, _ := strconv.Atoi(c.Param("n"))
+			csvw.StreamInline(c, func(ctx context.Context, yield func([]string) error) error {
+				for i := 1; i <= n; i++ {
+					if err := yield([]string{strconv.Itoa(i), strconv.Itoa(i * i)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+		client, url := serve(t, p, engine)
+
+		for _, n := range []int{0, 1, 500} {
+			t.Run(fmt.Sprintf("%d rows", n), func(t *testing.T) {
+				want := "n,square\n"
+				for i := 1; i <= n; i++ {
+					want += fmt.Sprintf("%d,%d\n", i, i*i)
+				}
+				resp := get(t, t.Context(), client, p, url+"/squares/"+strconv.Itoa(n))
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || string(body) != want {
+					t.Fatalf("body: %v; %s", err, firstDifference(string(body), want))
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != (sink.CSV{}).ContentType() {
+					t.Errorf("Content-Type %q", ct)
+				}
+				if resp.Header.Get("X-Accel-Buffering") != "no" || resp.Header.Get("Cache-Control") != "no-cache" {
+					t.Errorf("streaming headers missing: %v", resp.Header)
+				}
+				r := rep.next(t)
+				if r.Outcome != sink.Completed || r.Err != nil || r.Items != int64(n) || r.Bytes != int64(len(want)) {
+					t.Errorf("report %+v; want completed, %d items, %d bytes", r, n, len(want))
+				}
+			})
+		}
+	})
+}
+
+// TestInlineDelivery: each item reaches the client before yield returns,
+// so a producer that waits for the client to have read one item before it
+// yields the next one (which would deadlock if the sink held items back)
+// gets through.
+func TestInlineDelivery(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		const items = 5
+		read := make(chan int)
+		rep := newReports()
+		w := newWriter(sink.Lines[int]{}, rep)
+		engine := newEngine(false)
+		engine.GET("/lockstep", func(c *gin.Context) {
+			w.StreamInline(c, func(ctx context.Context, yield func(int) error) error {
+				for i := range items {
+					if err := yield(i); err != nil {
+						return err
+					}
+					select {
+					case got := <-read:
+						if got != i {
+							return fmt.Errorf("client read %d after item %d", got, i)
+						}
+					case <-ctx.Done():
+						return context.Cause(ctx)
+					case <-time.After(patience):
+						return fmt.Errorf("item %d not read within %v: it did not reach the client", i, patience)
+					}
+				}
+				return nil
+			})
+		})
+		client, url := serve(t, p, engine)
+
+		resp := get(t, t.Context(), client, p, url+"/lockstep")
+		lines := bufio.NewScanner(resp.Body)
+		for i := range items {
+			if !lines.Scan() {
+				t.Fatalf("item %d: %v", i, lines.Err())
+			}
+			n, err := strconv.Atoi(lines.Text())
+			if err != nil {
+				t.Fatal(err)
+			}
+			read <- n
+		}
+		if lines.Scan() || lines.Err() != nil {
+			t.Errorf("after the items: %q, %v; want a clean end", lines.Text(), lines.Err())
+		}
+		if r := rep.next(t); r.Outcome != sink.Completed || r.Items != items {
+			t.Errorf("report %+v", r)
+		}
+	})
+}
+
+// TestInlineFailures: a producer that fails or panics gets the client an
+// error status before the first byte and a failed transfer after it, with
+// or without gin's Recovery, as with Writer.Stream.
+func TestInlineFailures(t *testing.T) {
+	forEachSetup(t, func(t *testing.T, p protocol, recovery bool) {
+		rep := newReports()
+		w := newWriter(sink.Lines[string]{}, rep)
+		engine := newEngine(recovery)
+		serveNumbers(engine)
+		for i, f := range failures {
+			engine.GET("/before/"+strconv.Itoa(i), func(c *gin.Context) {
+				w.StreamInline(c, func(context.Context, func(string) error) error { return f.fail() })
+			})
+			engine.GET("/after/"+strconv.Itoa(i), func(c *gin.Context) {
+				w.StreamInline(c, func(ctx context.Context, yield func(string) error) error {
+					if err := yield("first"); err != nil {
+						return err
+					}
+					return f.fail()
+				})
+			})
+		}
+		client, url := serve(t, p, engine)
+
+		for i, f := range failures {
+			t.Run(f.name+" before the first byte", func(t *testing.T) {
+				resp := get(t, t.Context(), client, p, url+"/before/"+strconv.Itoa(i))
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || resp.StatusCode != f.wantStatus || !strings.Contains(string(body), f.wantBody) {
+					t.Errorf("status %d, body %q, error %v; want %d saying %q", resp.StatusCode, body, err, f.wantStatus, f.wantBody)
+				}
+				if r := rep.next(t); r.Outcome != sink.Failed || r.Status != f.wantStatus || !errors.Is(r.Err, f.err) {
+					t.Errorf("report: %v, %d, %v", r.Outcome, r.Status, r.Err)
+				}
+			})
+			t.Run(f.name+" after the first byte", func(t *testing.T) {
+				resp := get(t, t.Context(), client, p, url+"/after/"+strconv.Itoa(i))
+				body, err := io.ReadAll(resp.Body)
+				if err == nil {
+					t.Errorf("the body %q ended cleanly: a failed stream looks complete", body)
+				}
+				if string(body) != "first\n" {
+					t.Errorf("body %q, want the first item only", body)
+				}
+				if r := rep.next(t); r.Outcome != sink.Failed || !errors.Is(r.Err, f.err) {
+					t.Errorf("report: %v, %v", r.Outcome, r.Err)
+				}
+				checkServing(t, client, p, url+"/ok")
+			})
+		}
+	})
+}
+
+// TestInlineStall: a client that stops reading is given up after the stall
+// timeout: yield fails with ErrStalled, and the producer's context is
+// cancelled.
+func TestInlineStall(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		checkNoGoroutineLeft(t)
+		pr := newProbe()
+		rep := newReports()
+		w := newWriter(sink.Bytes{}, rep)
+		w.StallTimeout = 300 * time.Millisecond
+		engine := newEngine(false)
+		engine.GET("/endless", func(c *gin.Context) {
+			w.StreamInline(c, pr.endless(bytes.Repeat([]byte("x"), itemSize)))
+		})
+		client, url := serveBuffered(t, p, engine, smallBuffer)
+
+		resp := get(t, t.Context(), client, p, url+"/endless") // headers, then nothing read
+		r := rep.next(t)
+		if r.Outcome != sink.Stalled || !errors.Is(r.Err, sink.ErrStalled) {
+			t.Errorf("report: outcome %v, error %v; want stalled", r.Outcome, r.Err)
+		}
+		pr.checkCancelled(t, 1)
+		if _, err := io.Copy(io.Discard, resp.Body); err == nil {
+			t.Error("the stalled stream ended cleanly for the client")
+		}
+	})
+}
+
+// TestInlineIdle: a producer may wait between items for longer than the
+// stall timeout: the timeout bounds writes, not the waits between them
+// (over HTTP/2 a write deadline left set would reset the stream while it
+// waits).
+func TestInlineIdle(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		const stall = 100 * time.Millisecond
+		rep := newReports()
+		w := newWriter(sink.Lines[string]{}, rep)
+		w.StallTimeout = stall
+		engine := newEngine(false)
+		engine.GET("/slow", func(c *gin.Context) {
+			w.StreamInline(c, func(ctx context.Context, yield func(string) error) error {
+				for _, s := range []string{"one", "two", "three"} {
+					if err := yield(s); err != nil {
+						return err
+					}
+					time.Sleep(3 * stall)
+				}
+				return nil
+			})
+		})
+		client, url := serve(t, p, engine)
+
+		resp := get(t, t.Context(), client, p, url+"/slow")
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || string(body) != "one\ntwo\nthree\n" {
+			t.Errorf("body %q, error %v", body, err)
+		}
+		if r := rep.next(t); r.Outcome != sink.Completed {
+			t.Errorf("report: %v, %v", r.Outcome, r.Err)
+		}
+	})
+}
+
+// TestInlineDisconnect: a client that leaves while the producer waits for
+// its next item cancels the producer's context, and the stream reports
+// ClientGone.
+func TestInlineDisconnect(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		checkNoGoroutineLeft(t)
+		pr := newProbe()
+		rep := newReports()
+		w := newWriter(sink.Bytes{}, rep)
+		engine := newEngine(false)
+		engine.GET("/waits", func(c *gin.Context) { w.StreamInline(c, pr.waitsAfter([]byte("hello\n"))) })
+		client, url := serve(t, p, engine)
+
+		ctx, disconnect := context.WithCancel(t.Context())
+		resp := get(t, ctx, client, p, url+"/waits")
+		if _, err := io.ReadFull(resp.Body, make([]byte, 6)); err != nil {
+			t.Fatal(err)
+		}
+		disconnect()
+		r := rep.next(t)
+		if r.Outcome != sink.ClientGone || !errors.Is(r.Err, sink.ErrClientGone) {
+			t.Errorf("report: outcome %v, error %v; want client_gone", r.Outcome, r.Err)
+		}
+		pr.checkCancelled(t, 1)
+	})
+}
+
+// TestInlineConcurrentYields: yield is safe for concurrent use: the items
+// of goroutines that the producer starts and joins arrive whole, each
+// goroutine's in its order.
+func TestInlineConcurrentYields(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		const workers, items = 8, 200
+		rep := newReports()
+		w := newWriter(sink.Lines[string]{}, rep)
+		engine := newEngine(false)
+		engine.GET("/fan-in", func(c *gin.Context) {
+			w.StreamInline(c, func(ctx context.Context, yield func(string) error) error {
+				var wg sync.WaitGroup
+				errs := make([]error, workers)
+				for g := range workers {
+					wg.Go(func() {
+						for i := range items {
+							if errs[g] = yield(fmt.Sprintf("%d-%d-%s", g, i, strings.Repeat("z", 100))); errs[g] != nil {
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				return errors.Join(errs...)
+			})
+		})
+		client, url := serve(t, p, engine)
+
+		resp := get(t, t.Context(), client, p, url+"/fan-in")
+		next := make([]int, workers)
+		lines := bufio.NewScanner(resp.Body)
+		for lines.Scan() {
+			var g, i int
+			var tail string
+			if _, err := fmt.Sscanf(lines.Text(), "%d-%d-%s", &g, &i, &tail); err != nil || g < 0 || g >= workers || tail != strings.Repeat("z", 100) {
+				t.Fatalf("mangled line %q (%v)", lines.Text(), err)
+			}
+			if i != next[g] {
+				t.Fatalf("worker %d: item %d after %d", g, i, next[g]-1)
+			}
+			next[g]++
+		}
+		if err := lines.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for g, n := range next {
+			if n != items {
+				t.Errorf("worker %d: %d items, want %d", g, n, items)
+			}
+		}
+		if r := rep.next(t); r.Outcome != sink.Completed || r.Items != workers*items {
+			t.Errorf("report %+v", r)
+		}
+	})
+}
+
+// TestInlineYieldAfterReturn: a yield called after the producer returned
+// (from a goroutine it failed to join) fails with generator.ErrClosed and
+// writes nothing.
+func TestInlineYieldAfterReturn(t *testing.T) {
+	rep := newReports()
+	w := newWriter(sink.Lines[string]{}, rep)
+	kept := make(chan func(string) error, 1)
+	engine := newEngine(false)
+	engine.GET("/leaky", func(c *gin.Context) {
+		w.StreamInline(c, func(ctx context.Context, yield func(string) error) error {
+			kept <- yield
+			return yield("only")
+		})
+	})
+	client, url := serve(t, protocol{"HTTP1.1", false}, engine)
+
+	resp := get(t, t.Context(), client, protocol{"HTTP1.1", false}, url+"/leaky")
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != "only\n" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	rep.next(t)
+	if err := (<-kept)("late"); !errors.Is(err, generator.ErrClosed) {
+		t.Errorf("yield after the producer returned: %v, want %v", err, generator.ErrClosed)
+	}
+}
+
+// TestInlineLimit: StreamInline honours the Writer's admission limit.
+func TestInlineLimit(t *testing.T) {
+	p := protocol{"HTTP1.1", false}
+	rep := newReports()
+	w := newWriter(sink.Lines[string]{}, rep)
+	w.Limit = sink.NewLimit(1, time.Second)
+	release := make(chan struct{})
+	engine := newEngine(false)
+	engine.GET("/held", func(c *gin.Context) {
+		w.StreamInline(c, func(ctx context.Context, yield func(string) error) error {
+			if err := yield("held"); err != nil {
+				return err
+			}
+			<-release
+			return nil
+		})
+	})
+	client, url := serve(t, p, engine)
+
+	first := get(t, t.Context(), client, p, url+"/held")
+	if _, err := bufio.NewReader(first.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	second := get(t, t.Context(), client, p, url+"/held")
+	if second.StatusCode != http.StatusServiceUnavailable || second.Header.Get("Retry-After") != "1" {
+		t.Errorf("second stream: %d, Retry-After %q; want 503, 1", second.StatusCode, second.Header.Get("Retry-After"))
+	}
+	if r := rep.next(t); r.Outcome != sink.Rejected {
+		t.Errorf("second stream's report: %v", r.Outcome)
+	}
+	close(release)
+	if r := rep.next(t); r.Outcome != sink.Completed {
+		t.Errorf("first stream's report: %v, %v", r.Outcome, r.Err)
+	}
+}
