@@ -73,6 +73,8 @@ func ginEngine(h gin.HandlerFunc) *gin.Engine {
 // BenchmarkSmallItems streams 1,000,000 small lines over loopback HTTP/1.1:
 //   - raw: a net/http handler writing through one bufio.Writer, the reference;
 //   - ginstream: generator.Count → sink.Writer → gin;
+//   - ginstream-inline: sink.Writer.StreamInline, one write and flush per
+//     item (100,000 items only; compare ns/item);
 //   - gin-stream-per-item: gin's c.Stream writing and flushing one item per
 //     step (100,000 items only: it is slow; compare ns/item).
 func BenchmarkSmallItems(b *testing.B) {
@@ -93,6 +95,12 @@ func BenchmarkSmallItems(b *testing.B) {
 		}), benchItems)
 	})
 	const perItem = benchItems / 10
+	b.Run("ginstream-inline", func(b *testing.B) {
+		w := &sink.Writer[int]{Encoder: sink.Lines[int]{}}
+		benchStream(b, ginEngine(func(c *gin.Context) {
+			w.StreamInline(c, generator.Count(perItem, 0))
+		}), perItem)
+	})
 	b.Run("gin-stream-per-item", func(b *testing.B) {
 		benchStream(b, ginEngine(func(c *gin.Context) {
 			i := 0

@@ -12,6 +12,13 @@
 // large writes, a slow one gets each item onto the wire as soon as it
 // exists.
 //
+// [Writer.StreamInline] is the other way to drain a producer: it runs one
+// producer on the handler's goroutine and writes and flushes each item as
+// it is yielded, with no goroutine and no buffer of its own. Each item then
+// costs a write and a flush, so it is for producers that are idle most of
+// the time, such as subscriptions to live events, where it makes an open
+// stream cost little more than its connection (package sse uses it).
+//
 // # Backpressure and stalls
 //
 // A write blocks while the client does not read, so the producers block on

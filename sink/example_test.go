@@ -157,3 +157,41 @@ func ExampleWriter() {
 	// 3,"a, b"
 	// completed 200 3 items 32 bytes <nil>
 }
+
+func ExampleWriter_StreamInline() {
+	gin.SetMode(gin.ReleaseMode)
+	// A feed that yields now and then: StreamInline writes each item as it
+	// is yielded, from the handler's goroutine, with nothing buffered.
+	feed := make(chan string, 2)
+	feed <- "price 101"
+	feed <- "price 102"
+	close(feed)
+	w := &sink.Writer[string]{Encoder: sink.Lines[string]{}, StallTimeout: 10 * time.Second}
+
+	r := gin.New()
+	r.GET("/ticker", func(c *gin.Context) {
+		w.StreamInline(c, func(ctx context.Context, yield func(string) error) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				case quote, ok := <-feed:
+					if !ok {
+						return nil
+					}
+					if err := yield(quote); err != nil {
+						return err // the client is gone or stalled
+					}
+				}
+			}
+		})
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	get(srv.URL + "/ticker")
+	// Output:
+	// 200 OK text/plain; charset=utf-8
+	// price 101
+	// price 102
+}
