@@ -920,3 +920,29 @@ func TestHeaderTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestWaitLongerThanStall: producers may take longer than the stall
+// timeout between items: the timeout bounds writes to the client, not the
+// waits for items (over HTTP/1.1 the write deadline may stay set while the
+// stream waits, and is moved before the next write; over HTTP/2 it is
+// cleared, since it would reset the stream).
+func TestWaitLongerThanStall(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		const stall = 100 * time.Millisecond
+		rep := newReports()
+		w := newWriter(sink.Lines[int]{}, rep)
+		w.StallTimeout = stall
+		engine := newEngine(false)
+		engine.GET("/paced", func(c *gin.Context) { w.Stream(c, generator.Count(3, 3*stall)) })
+		client, url := serve(t, p, engine)
+
+		resp := get(t, t.Context(), client, p, url+"/paced")
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || string(body) != numberLines(3) {
+			t.Errorf("body %q, error %v; want %q", body, err, numberLines(3))
+		}
+		if r := rep.next(t); r.Outcome != sink.Completed {
+			t.Errorf("report: %v, %v", r.Outcome, r.Err)
+		}
+	})
+}

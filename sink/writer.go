@@ -263,14 +263,25 @@ func (s *session[T]) writeItem(item T) error {
 	return s.err
 }
 
-// writeInline writes buf under the stall deadline, then clears the
-// deadline, since the producer may wait for its next item for longer than
-// the stall timeout.
+// writeInline writes buf under the stall deadline; the producer may then
+// wait for its next item for longer than the stall timeout (see idle).
 func (s *session[T]) writeInline() {
-	switch {
-	case !s.write(s.c.Writer):
+	if s.write(s.c.Writer) {
+		s.idle()
+	} else {
 		s.cancel(s.err)
-	case !s.deadlineAt.IsZero():
+	}
+}
+
+// idle readies the connection for a wait of any length for the next item.
+// Over HTTP/2 (and later versions) the write deadline is a timer that
+// resets the stream when it fires, even with no write under way, so it is
+// cleared. Over HTTP/1.1 it only fails writes, and write moves it before
+// every write that it would fail, so it stays: that saves the two changes
+// of it per write that make up much of the cost of a stream of small,
+// spaced items.
+func (s *session[T]) idle() {
+	if !s.deadlineAt.IsZero() && s.c.Request.ProtoMajor != 1 {
 		s.setDeadline(time.Time{})
 	}
 }
@@ -486,9 +497,7 @@ func canCloseNotify(w gin.ResponseWriter) (ok bool) {
 func (s *session[T]) step(out io.Writer) bool {
 	if s.next == len(s.batch) && len(s.buf) == 0 {
 		if s.batch, s.next = s.stream.TryNext(s.batch), 0; len(s.batch) == 0 {
-			if !s.deadlineAt.IsZero() {
-				s.setDeadline(time.Time{}) // none while waiting for items
-			}
+			s.idle()
 			var err error
 			if s.batch, err = s.stream.Next(s.batch); err != nil {
 				s.err = err
