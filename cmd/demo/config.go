@@ -23,6 +23,8 @@ type config struct {
 	stallTimeout      time.Duration // a stream whose client accepts nothing for this long ends
 	readHeaderTimeout time.Duration // how long a client may take to send a request's headers
 	maxStreams        int64         // streams running at once; more are answered 503 (0: no limit)
+	nats              string        // NATS server URLs, "embedded", or empty for events in memory
+	publish           bool          // publish the demo's ticks, orders and log lines to the hub
 }
 
 // errUsage reports command-line arguments that parseConfig rejected; the
@@ -45,6 +47,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		stallTimeout:      30 * time.Second,
 		maxStreams:        10_000,
 		readHeaderTimeout: 10 * time.Second,
+		publish:           true,
 	}
 	if port := getenv("PORT"); port != "" {
 		cfg.addr = ":" + port
@@ -77,6 +80,8 @@ Flags:
 	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", cfg.stallTimeout, "end a stream whose client has accepted nothing for this long")
 	fs.Int64Var(&cfg.maxStreams, "max-streams", cfg.maxStreams, "`number` of streams that may run at once; more are answered 503 with Retry-After (0: no limit)")
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "how long a client may take to send a request's headers")
+	fs.StringVar(&cfg.nats, "nats", cfg.nats, "share the event streams among instances through NATS JetStream: the servers' `URL` (nats://host:port), or embedded to start one in the demo (default: events in memory)")
+	fs.BoolVar(&cfg.publish, "publish", cfg.publish, "publish the demo's ticks, orders and log lines; with -nats, set it to false on all instances but one to keep one source")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -105,6 +110,8 @@ Flags:
 		return cfg, usageError(fs, "-read-header-timeout must be positive")
 	case cfg.maxStreams < 0:
 		return cfg, usageError(fs, "-max-streams must not be negative")
+	case cfg.nats != "" && cfg.nats != natsEmbedded && !isNATSURL(cfg.nats):
+		return cfg, usageError(fs, "-nats must be embedded or nats:// URLs")
 	}
 	return cfg, nil
 }

@@ -696,6 +696,7 @@ func TestDemoConfig(t *testing.T) {
 		addr: ":8080", dataDir: "data", users: 100_000, logInterval: 500 * time.Millisecond,
 		logMaxBytes: 256 << 10, eventInterval: time.Second, shutdownTimeout: 10 * time.Second,
 		stallTimeout: 30 * time.Second, maxStreams: 10_000, readHeaderTimeout: 10 * time.Second,
+		publish: true,
 	}
 	with := func(f func(c *config)) config { c := def; f(&c); return c }
 	const pg = "postgres://u@db.example/app"
@@ -733,6 +734,11 @@ func TestDemoConfig(t *testing.T) {
 		{name: "zero read header timeout", args: []string{"-read-header-timeout", "0s"}, err: errUsage},
 		{name: "zero stall timeout", args: []string{"-stall-timeout", "0s"}, err: errUsage},
 		{name: "negative max streams", args: []string{"-max-streams", "-1"}, err: errUsage},
+		{name: "NATS URL", args: []string{"-nats", "nats://10.0.0.1:4222,nats://10.0.0.2:4222"},
+			want: with(func(c *config) { c.nats = "nats://10.0.0.1:4222,nats://10.0.0.2:4222" })},
+		{name: "embedded NATS, not publishing", args: []string{"-nats", "embedded", "-publish=false"},
+			want: with(func(c *config) { c.nats, c.publish = "embedded", false })},
+		{name: "not a NATS URL", args: []string{"-nats", "localhost:4222"}, err: errUsage},
 		{name: "help", args: []string{"-h"}, err: flag.ErrHelp},
 	}
 	for _, tt := range tests {
@@ -765,7 +771,7 @@ func TestDemoHelp(t *testing.T) {
 	for _, f := range flags {
 		names = append(names, f[1])
 	}
-	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-streams", "read-header-timeout", "shutdown-timeout", "stall-timeout", "users"}
+	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-streams", "nats", "publish", "read-header-timeout", "shutdown-timeout", "stall-timeout", "users"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("-h lists %v, want %v:\n%s", names, want, out.String())
 	}

@@ -25,7 +25,9 @@
 // The event streams resume where they left off when the browser's
 // EventSource reconnects (it sends the Last-Event-ID of the last event it
 // received); after a restart of the demo, whose events live in memory, a
-// browser that comes back gets a "reset" event instead.
+// browser that comes back gets a "reset" event instead. With -nats the
+// events live in NATS JetStream instead (see nats.go): several instances
+// share them, and a browser resumes on any instance, across restarts.
 //
 // SIGINT or SIGTERM shuts the server down: event streams end with a
 // "shutdown" event that tells browsers when to reconnect, other open
@@ -50,7 +52,6 @@ import (
 
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
-	"github.com/ginstream/ginstream/sse"
 )
 
 func main() {
@@ -116,10 +117,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		appender.close()
 		return err
 	}
-	// The hub of the event streams: serve's shutdown closes it first (see
-	// endEventStreams); the deferred Close covers a failure to serve.
-	hub := &sse.MemHub{}
-	defer hub.Close()
+	// The hub of the event streams (in memory, or NATS JetStream with
+	// -nats; see nats.go): serve's shutdown closes it first (see
+	// endEventStreams); the deferred release covers a failure to serve,
+	// and then disconnects from NATS.
+	hub, releaseHub, err := openHub(cfg, logger)
+	if err != nil {
+		ln.Close()
+		appender.close()
+		return err
+	}
+	defer releaseHub()
 	a := &app{
 		db:       db,
 		reports:  reports,
@@ -145,7 +153,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		logger:            logger,
 		endStreams:        a.endEventStreams,
 	}
+	background := []func(context.Context){appender.run}
+	if cfg.publish {
+		background = append(background, events.run, func(ctx context.Context) { runLogEvents(ctx, a.logEvents, logger) })
+	}
 	return s.serve(ctx, ln, func() {
 		fmt.Fprintf(stdout, "ginstream demo: open %s/ in a browser\n", displayURL(ln.Addr()))
-	}, appender.run, events.run, func(ctx context.Context) { runLogEvents(ctx, a.logEvents, logger) })
+	}, background...)
 }

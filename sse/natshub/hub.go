@@ -1,0 +1,463 @@
+package natshub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ginstream/ginstream/sse"
+)
+
+// Defaults for the zero values of [Hub]'s fields.
+const (
+	// DefaultPrefix starts the names of a hub's streams and subjects.
+	DefaultPrefix = "SSE"
+	// DefaultDrainTimeout bounds how long Close waits for the events
+	// published before it to come back from the stream.
+	DefaultDrainTimeout = 5 * time.Second
+)
+
+// requestTimeout bounds a JetStream request made without a deadline of
+// the caller's (setting up a topic's consumer).
+const requestTimeout = 10 * time.Second
+
+// consumerInactive is how long the server keeps a consumer that nobody
+// reads, for instance after this process died.
+const consumerInactive = 30 * time.Second
+
+// ErrUnavailable reports that the hub could not use NATS: the connection
+// is down (the client is reconnecting), or a JetStream request failed.
+// Publish and Subscribe return it at once while the connection is down, a
+// running subscription ends with it when the connection drops, and both
+// work again once the client has reconnected. The error wraps the cause.
+var ErrUnavailable = errors.New("natshub: NATS unavailable")
+
+// errDrained ends a topic's tail once Close has had the events published
+// before it.
+var errDrained = errors.New("natshub: drained")
+
+// Hub is an [sse.Hub] whose topics are JetStream streams, shared by every
+// server process that uses the same streams: an event published through
+// one instance reaches the subscribers of every instance, and a client
+// that resumes with a Last-Event-ID may do so on any of them. JetStream
+// must be set; the zero values of the other fields are documented
+// defaults. The fields must not change once the hub is in use.
+//
+// See the package documentation for how topics map to streams, where ids
+// come from, and what the hub does when NATS goes away.
+type Hub struct {
+	// JetStream is the client the hub uses. It must not be nil. The hub
+	// does not close its connection: whoever made it does, after Close.
+	JetStream jetstream.JetStream
+
+	// Prefix starts the names of the hub's streams (Prefix_topic) and
+	// subjects (Prefix.topic): ASCII letters, digits and '-'. Empty means
+	// DefaultPrefix. Hubs that share topics use the same prefix.
+	Prefix string
+
+	// Replay is the number of recent events a topic keeps for clients
+	// that resume: the stream's MaxMsgs, and the most each instance keeps
+	// in memory. Zero means sse.DefaultReplay.
+	Replay int
+
+	// ReplayAge is how long an event is kept for replay: the stream's
+	// MaxAge. Zero means sse.DefaultReplayAge.
+	ReplayAge time.Duration
+
+	// Buffer is how many events a subscriber may fall behind, as in
+	// sse.MemHub. Zero means sse.DefaultBuffer; more than Replay counts
+	// as Replay.
+	Buffer int
+
+	// Policy says what happens to a slow subscriber. The zero value is
+	// sse.Disconnect.
+	Policy sse.Policy
+
+	// Storage is where the streams the hub creates keep their events.
+	// The zero value is jetstream.FileStorage.
+	Storage jetstream.StorageType
+
+	// Replicas is the number of copies of each stream the hub creates,
+	// in a JetStream cluster. Zero means 1.
+	Replicas int
+
+	// DrainTimeout bounds how long Close waits for the events published
+	// through the hub before Close to come back from their streams, so
+	// that its subscriptions deliver them before they end. Zero means
+	// DefaultDrainTimeout.
+	DrainTimeout time.Duration
+
+	mu         sync.Mutex
+	topics     map[string]*topic // the topics with subscriptions on this instance
+	streams    map[string]bool   // the topics whose streams are known to exist
+	published  map[string]uint64 // the newest id published through the hub, by topic
+	closed     bool
+	publishing sync.WaitGroup // Publish calls under way
+	tails      sync.WaitGroup // every topic's tail
+}
+
+var _ sse.Hub = (*Hub)(nil)
+
+// replay returns the number of events a topic keeps.
+func (h *Hub) replay() int {
+	if h.Replay <= 0 {
+		return sse.DefaultReplay
+	}
+	return h.Replay
+}
+
+// replayAge returns how long an event is kept.
+func (h *Hub) replayAge() time.Duration {
+	if h.ReplayAge <= 0 {
+		return sse.DefaultReplayAge
+	}
+	return h.ReplayAge
+}
+
+// buffer returns how many events a subscriber may fall behind.
+func (h *Hub) buffer() uint64 {
+	b := h.Buffer
+	if b <= 0 {
+		b = sse.DefaultBuffer
+	}
+	return uint64(min(b, h.replay()))
+}
+
+// names returns the stream and subject of a topic.
+func (h *Hub) names(topic string) (names, error) {
+	p := h.Prefix
+	if p == "" {
+		p = DefaultPrefix
+	}
+	if !validPrefix(p) {
+		return names{}, fmt.Errorf("natshub: prefix %q: want ASCII letters, digits and '-'", p)
+	}
+	return topicNames(p, topic)
+}
+
+// usable returns ErrClosed once the hub is closed, or an error matching
+// ErrUnavailable while the client is not connected.
+func (h *Hub) usable() error {
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return sse.ErrClosed
+	}
+	if s := h.JetStream.Conn().Status(); s != nats.CONNECTED {
+		return fmt.Errorf("%w: connection %s", ErrUnavailable, s)
+	}
+	return nil
+}
+
+// brokerError wraps an error of a JetStream request: the cause of ctx if
+// it is done, otherwise ErrUnavailable and the error.
+func brokerError(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+}
+
+// streamConfig returns the configuration of a new topic's stream. Its
+// first sequence number is the time in microseconds since 1970, as
+// sse.MemHub's ids start: ids from a stream of the same name that was
+// deleted (or lost with a NATS server's memory) are lower than any of the
+// new stream's, so that a client resuming with one gets a reset.
+func (h *Hub) streamConfig(n names, topic string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        n.stream,
+		Description: "Server-Sent Events of topic " + strconv.Quote(shorten(topic)),
+		Subjects:    []string{n.subject},
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxMsgs:     int64(h.replay()),
+		MaxAge:      h.replayAge(),
+		Storage:     h.Storage,
+		Replicas:    max(h.Replicas, 1),
+		FirstSeq:    uint64(max(time.Now().UnixMicro(), 1)),
+	}
+}
+
+// stream returns the current state of a topic's stream, creating the
+// stream if it does not exist.
+func (h *Hub) stream(ctx context.Context, n names, topic string) (*jetstream.StreamInfo, error) {
+	s, err := h.JetStream.Stream(ctx, n.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = h.JetStream.CreateStream(ctx, h.streamConfig(n, topic))
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = h.JetStream.Stream(ctx, n.stream) // another instance made it first
+		}
+	}
+	if err != nil {
+		h.forgetStream(topic)
+		return nil, brokerError(ctx, "stream "+n.stream, err)
+	}
+	h.mu.Lock()
+	if h.streams == nil {
+		h.streams = make(map[string]bool)
+	}
+	h.streams[topic] = true
+	h.mu.Unlock()
+	return s.CachedInfo(), nil
+}
+
+// forgetStream forgets that a topic's stream exists, so that the next
+// Publish looks it up (and creates it) again.
+func (h *Hub) forgetStream(topic string) {
+	h.mu.Lock()
+	delete(h.streams, topic)
+	h.mu.Unlock()
+}
+
+// Publish stores e in the topic's stream, whose sequence number becomes
+// its id, and returns it with that id; see [sse.Hub]. It waits for the
+// stream's acknowledgement (a round trip to NATS), never for subscribers.
+// Besides the errors of sse.Hub it returns one matching [ErrUnavailable]
+// if NATS cannot be used (nothing is published then, unless the
+// acknowledgement was lost: see the package documentation) and
+// [ErrTopicName] for a topic too long to name a stream.
+func (h *Hub) Publish(ctx context.Context, name string, e sse.Event) (sse.Event, error) {
+	if ctx.Err() != nil {
+		return sse.Event{}, context.Cause(ctx)
+	}
+	body, err := encodeEvent(e)
+	if err != nil {
+		return sse.Event{}, fmt.Errorf("natshub: publish: %w", err)
+	}
+	n, err := h.names(name)
+	if err != nil {
+		return sse.Event{}, err
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return sse.Event{}, sse.ErrClosed
+	}
+	h.publishing.Add(1)
+	known := h.streams[name]
+	h.mu.Unlock()
+	defer h.publishing.Done()
+	if err := h.usable(); err != nil {
+		return sse.Event{}, err
+	}
+
+	for attempt := 0; ; attempt++ {
+		if !known {
+			if _, err := h.stream(ctx, n, name); err != nil {
+				return sse.Event{}, err
+			}
+		}
+		ack, err := h.JetStream.Publish(ctx, n.subject, body, jetstream.WithExpectStream(n.stream))
+		if errors.Is(err, jetstream.ErrNoStreamResponse) && known && attempt == 0 {
+			// The stream is gone (deleted, or lost with a NATS server's
+			// memory): no stream received the event. Make it again.
+			h.forgetStream(name)
+			known = false
+			continue
+		}
+		if err != nil {
+			return sse.Event{}, brokerError(ctx, "publish to "+n.subject, err)
+		}
+		h.mu.Lock()
+		if h.published == nil {
+			h.published = make(map[string]uint64)
+		}
+		h.published[name] = max(h.published[name], ack.Sequence)
+		h.mu.Unlock()
+		e.ID = strconv.FormatUint(ack.Sequence, 10)
+		return e, nil
+	}
+}
+
+// Subscribe delivers the topic's events to yield until ctx is done, yield
+// fails, the subscriber is slow, the hub is closed or the connection to
+// NATS drops; see [sse.Hub]. It looks up the topic's stream (a round trip
+// to NATS) to place the subscriber, then delivers from this instance's
+// copy of the topic's newest events, shared by all of its subscribers. It
+// runs on the caller's goroutine. Besides the errors of sse.Hub it returns
+// one matching [ErrUnavailable] when NATS cannot be used or the
+// connection drops (after delivering what had arrived), and
+// [ErrTopicName].
+func (h *Hub) Subscribe(ctx context.Context, name, lastEventID string, yield func(sse.Frame) error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	n, err := h.names(name)
+	if err != nil {
+		return err
+	}
+	if err := h.usable(); err != nil {
+		return err
+	}
+	info, err := h.stream(ctx, n, name)
+	if err != nil {
+		return err
+	}
+	first, last := info.State.FirstSeq, info.State.LastSeq
+	t, err := h.join(name, n.stream, first, last)
+	if err != nil {
+		return err
+	}
+	defer h.leave(name, t)
+
+	next, reset := t.position(lastEventID, first, last, h.replay(), time.Now().Add(-h.replayAge()))
+	if reset != "" {
+		f, err := sse.NewFrame(sse.Event{ID: strconv.FormatUint(last, 10), Name: sse.EventReset, Data: reset})
+		if err != nil {
+			return err
+		}
+		if err := yield(f); err != nil {
+			return err
+		}
+	}
+	return h.deliver(ctx, t, next, last, yield)
+}
+
+// join registers a subscriber of a topic, starting the topic's tail if it
+// has none. first and last are the stream's first and last sequence
+// numbers.
+func (h *Hub) join(name, stream string, first, last uint64) (*topic, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, sse.ErrClosed
+	}
+	t := h.topics[name]
+	if t == nil {
+		// The tail starts with the newest events the topic keeps, so
+		// that this instance can replay them.
+		start := max(first, 1)
+		if r := uint64(h.replay()); last+1 > r {
+			start = max(start, last+1-r)
+		}
+		t = newTopic(start)
+		if h.topics == nil {
+			h.topics = make(map[string]*topic)
+		}
+		h.topics[name] = t
+		h.tails.Add(1)
+		go h.runTail(name, t, stream, start)
+	}
+	t.subscribers++
+	return t, nil
+}
+
+// leave unregisters a subscriber, and stops its topic's tail if it was
+// the last.
+func (h *Hub) leave(name string, t *topic) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t.subscribers--
+	if t.subscribers == 0 && h.topics[name] == t {
+		delete(h.topics, name)
+		close(t.stop)
+	}
+}
+
+// deliver runs a subscription from event next on. Events up to joined,
+// the stream's newest when it subscribed, are its replay: they do not
+// count against its buffer.
+func (h *Hub) deliver(ctx context.Context, t *topic, next, joined uint64, yield func(sse.Frame) error) error {
+	buffer := h.buffer()
+	var batch []sse.Frame
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		default:
+		}
+		t.mu.RLock()
+		head, closed, failed, changed := t.ring.head, t.closed, t.err, t.changed
+		from := next
+		if live := max(next, joined+1); head >= live && head-live+1 > buffer {
+			from = head - buffer + 1 // slow: keep the newest buffer events
+		}
+		from = max(from, t.ring.oldest()) // what was forgotten is missed too
+		missed := from - next
+		if missed > 0 && h.Policy == sse.Disconnect {
+			t.mu.RUnlock()
+			return fmt.Errorf("%w: %d events behind", sse.ErrSlowSubscriber, head-next+1)
+		}
+		if from <= head {
+			batch = t.ring.appendRange(batch, from)
+			next = head + 1
+		} else {
+			next = from
+		}
+		t.mu.RUnlock()
+
+		if missed > 0 {
+			f, _ := sse.NewFrame(sse.Event{Name: sse.EventMissed, Data: strconv.FormatUint(missed, 10)})
+			if err := yield(f); err != nil {
+				return err
+			}
+		}
+		for _, f := range batch {
+			if err := yield(f); err != nil {
+				return err
+			}
+		}
+		if len(batch) > 0 || missed > 0 {
+			clear(batch) // hold no frame while idle
+			if cap(batch) > 256 {
+				batch = nil // nor a replay-sized slice
+			}
+			batch = batch[:0]
+			continue // more may have come meanwhile
+		}
+		switch {
+		case failed != nil:
+			return failed
+		case closed:
+			return sse.ErrClosed
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// Subscribers returns the number of subscriptions to the topic running on
+// this instance, for metrics and tests.
+func (h *Hub) Subscribers(topic string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t := h.topics[topic]; t != nil {
+		return t.subscribers
+	}
+	return 0
+}
+
+// Close ends every subscription of this instance, after it has delivered
+// the events published through the hub before Close (waiting at most
+// DrainTimeout for them to come back from their streams), and makes
+// Publish and Subscribe fail with sse.ErrClosed; see [sse.Hub]. It waits
+// for the Publish calls under way and for the hub's own goroutines, not
+// for the subscriptions. It leaves the streams and their events in
+// JetStream, and the connection open. It always returns nil.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	h.mu.Unlock()
+	h.publishing.Wait()
+	h.mu.Lock()
+	for name, t := range h.topics {
+		t.close(h.published[name])
+	}
+	h.mu.Unlock()
+	h.tails.Wait()
+	return nil
+}
