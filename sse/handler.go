@@ -42,8 +42,11 @@ const (
 //     response ends, and the client reconnects and resumes; the report's
 //     outcome is sink.Stalled;
 //   - a producer fails: an [EventError] event whose data is the error's
-//     message, and the response ends; the report's outcome is sink.Failed
-//     and the failure is logged and recorded with c.Error;
+//     message, with a retry field (Retry plus jitter, as for a shutdown,
+//     so that after a failure many clients share, such as a message
+//     broker going away, they do not all come back at once), and the
+//     response ends; the report's outcome is sink.Failed and the failure
+//     is logged and recorded with c.Error;
 //   - the client goes away or stalls: as with any sink.Writer.
 //
 // A response that ends makes EventSource reconnect after its retry time;
@@ -54,7 +57,8 @@ const (
 // other than 200, which suits a topic that does not exist.
 type Writer struct {
 	// Retry is the reconnection time sent to the client when the stream
-	// opens and, with jitter, when the hub shuts down. Zero means
+	// opens and, with jitter, when the hub shuts down or a producer
+	// fails. Zero means
 	// DefaultRetry.
 	Retry time.Duration
 
@@ -157,15 +161,20 @@ func (w *Writer) producer(ended *error, producers []generator.Func[Frame]) gener
 		case ctx.Err() != nil:
 			return err // the client is gone, or stalled: nothing to tell
 		case errors.Is(err, ErrClosed):
-			jitter := time.Duration(rand.Int64N(int64(retry/2) + 1))
-			return send(mustFrame(Event{Name: EventShutdown, Retry: retry + jitter, Data: "the server is shutting down"}))
+			return send(mustFrame(Event{Name: EventShutdown, Retry: jittered(retry), Data: "the server is shutting down"}))
 		case errors.Is(err, ErrSlowSubscriber):
 			*ended = err
 			return nil
 		}
 		*ended = err
-		return send(mustFrame(Event{Name: EventError, Data: err.Error()}))
+		return send(mustFrame(Event{Name: EventError, Retry: jittered(retry), Data: err.Error()}))
 	}
+}
+
+// jittered returns retry plus up to half of it at random, so that clients
+// told to come back do not all come back at once.
+func jittered(retry time.Duration) time.Duration {
+	return retry + time.Duration(rand.Int64N(int64(retry/2)+1))
 }
 
 // runGuarded runs p, turning a panic into a *generator.PanicError as the

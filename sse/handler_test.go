@@ -284,11 +284,15 @@ func TestWriterProducerFails(t *testing.T) {
 				client, base := serve(t, p, engine, 0)
 				ec := connect(t, client, base+"/logs", "")
 				ec.opened(t)
+				ec.retry = -1 // the error event must bring one of its own
 				if e := ec.nextEvent(t); e != (parsed{Type: "log", Data: "first line"}) {
 					t.Fatalf("first event %+v", e)
 				}
 				if e := ec.nextEvent(t); e != (parsed{Type: sse.EventError, Data: tt.wantData}) {
 					t.Fatalf("event %+v, want an %q event with data %q", e, sse.EventError, tt.wantData)
+				}
+				if want := int(sse.DefaultRetry.Milliseconds()); ec.retry < want || ec.retry > want*3/2 {
+					t.Errorf("retry %d ms with the error event, want %d to %d", ec.retry, want, want*3/2)
 				}
 				if err := ec.end(t); err != io.EOF {
 					t.Errorf("stream ended with %v, want a clean end", err)

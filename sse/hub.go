@@ -65,7 +65,9 @@ const (
 	// Its data is their number, in decimal.
 	EventMissed = "missed"
 	// EventError ends a stream whose producer failed after the stream
-	// had started. Its data is the error's message, for the page to show.
+	// had started. Its data is the error's message, for the page to show;
+	// it carries a retry field that tells the client how long to wait
+	// before reconnecting.
 	EventError = "error"
 	// EventShutdown ends a stream when the hub is closed, for instance
 	// because the server is shutting down. It carries a retry field that

@@ -269,10 +269,12 @@ class LiveView {
     }));
     es.addEventListener("error", mine((e) => {
       if (e instanceof MessageEvent) {
-        // An "error" event sent by the server: the stream failed for good.
-        this.mark("failed", `the stream failed: ${e.data}`);
-        this.close();
-        setStatus(this.el.status, "error", "failed");
+        // An "error" event sent by the server: the stream failed (its
+        // source, such as a message broker, went away). The server sent a
+        // retry time with it; EventSource reconnects after that and
+        // resumes from the last id.
+        this.mark("failed", `the stream failed: ${e.data} — reconnecting`);
+        setStatus(this.el.status, "reconnecting");
       } else if (es.readyState === EventSource.CLOSED) {
         // A status other than 200, or not an event stream: no retry.
         this.close();
