@@ -126,7 +126,12 @@ func checkDisposition(t *testing.T, name, disposition, header, want string) {
 		t.Fatalf("header %q for %q reads back as %q %q, want %q filename %q",
 			header, name, typ, params, disposition, want)
 	}
-	ascii, _, _ := strings.Cut(header, "; filename*=")
+	// The ASCII part ends at the last `"; filename*=`: the quoted fallback
+	// may hold that text too, the percent-encoded filename* cannot.
+	ascii := header
+	if i := strings.LastIndex(header, `"; filename*=`); i >= 0 {
+		ascii = header[:i+1]
+	}
 	_, params, err = mime.ParseMediaType(ascii)
 	if err != nil {
 		t.Fatalf("mime.ParseMediaType(%q), the ASCII part for %q: %v", ascii, name, err)
