@@ -22,9 +22,12 @@ import (
 // when the extension is unknown), Content-Length, Last-Modified, an ETag
 // made of the modification time and size (unless a middleware has set one),
 // Range requests (206, multipart for several ranges, 416 for unsatisfiable
-// ones) and conditional requests (304 for If-None-Match and
-// If-Modified-Since, If-Range). Files are sent as they are: a .gz file goes
-// out as the gzip bytes, with no Content-Encoding.
+// ones — also for a suffix range of no bytes, "bytes=-0", which
+// ServeContent alone answers with an invalid 206; a suffix range of an
+// empty file gets the file whole, with 200) and conditional requests (304
+// for If-None-Match and If-Modified-Since, If-Range). Files are sent as
+// they are: a .gz file goes out as the gzip bytes, with no
+// Content-Encoding.
 //
 //	reports, err := os.OpenRoot("data/reports")
 //	if err != nil { ... }
@@ -96,7 +99,58 @@ func (f Files) Serve(c *gin.Context) {
 	if f.Attachment {
 		Attachment(c, path.Base(name))
 	}
-	http.ServeContent(bodyWriter(c), c.Request, name, info.ModTime(), file)
+	req := c.Request
+	if ranges := req.Header.Get("Range"); ranges != "" {
+		if fixed := satisfiableRanges(ranges, info.Size()); fixed != ranges {
+			req = req.Clone(req.Context())
+			if fixed == "" {
+				req.Header.Del("Range")
+			} else {
+				req.Header.Set("Range", fixed)
+			}
+		}
+	}
+	http.ServeContent(bodyWriter(c), req, name, info.ModTime(), file)
+}
+
+// satisfiableRanges returns a Range header for http.ServeContent that
+// asks for what ranges asks for of a file of size bytes, less the ranges
+// that ServeContent would answer with an invalid 206 (golang.org/issue/81262):
+// a suffix range of length zero ("bytes=-0"), which selects no byte and
+// which ServeContent sends with a Content-Range such as "bytes 20-19/20",
+// and any suffix range of an empty file ("bytes 0--1/0"). Such ranges are
+// unsatisfiable (RFC 9110, section 14.1.1). A header that holds nothing
+// else becomes one that ServeContent answers 416 with "Content-Range:
+// bytes */size" — or, for an empty file, none at all (""), so that the
+// file is sent whole with 200, as ServeContent does for "bytes=0-" there.
+// Any other header is returned unchanged, malformed ones included, which
+// ServeContent answers 416.
+func satisfiableRanges(ranges string, size int64) string {
+	const unit = "bytes="
+	if !strings.HasPrefix(ranges, unit) {
+		return ranges
+	}
+	trim := func(s string) string { return strings.Trim(s, " \t\r\n") } // as ServeContent trims
+	specs := strings.Split(ranges[len(unit):], ",")
+	kept := specs[:0:0]
+	for _, spec := range specs {
+		start, end, _ := strings.Cut(trim(spec), "-")
+		if start, end = trim(start), trim(end); start == "" && end != "" && end[0] != '-' {
+			if n, err := strconv.ParseInt(end, 10, 64); err == nil && (n == 0 || size == 0) {
+				continue // a suffix of no bytes
+			}
+		}
+		kept = append(kept, spec)
+	}
+	switch {
+	case len(kept) == len(specs):
+		return ranges
+	case trim(strings.Join(kept, "")) != "":
+		return unit + strings.Join(kept, ",")
+	case size == 0:
+		return ""
+	}
+	return unit + strconv.FormatInt(size, 10) + "-" // 416
 }
 
 // Reasons a name is refused before or after opening it.
