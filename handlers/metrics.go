@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,14 @@ import (
 //	ginstream_stream_bytes_total{route}       counter: body bytes accepted by clients
 //	ginstream_stream_items_total{route}       counter: items encoded
 //	ginstream_stream_flushes_total{route}     counter: batches written and flushed
+//	go_goroutines                             gauge: goroutines of the process
+//	go_memstats_heap_inuse_bytes              gauge: bytes in in-use heap spans
+//
+// The last two describe the whole process (every Metrics in it reports the
+// same values), under the names and meanings of the Prometheus Go client's
+// collector, so that dashboards made for it work; they are read from
+// runtime/metrics, which does not stop the world. They let a load test
+// watch a server's memory and see its goroutines return to their baseline.
 //
 // The route label is the gin route pattern (Context.FullPath, such as
 // "/reports/:name"), so the number of series stays bounded whatever the
@@ -144,8 +153,41 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 		func(rc *routeCounts, emit func(string, int64)) { emit("", rc.items) })
 	family("ginstream_stream_flushes_total", "counter", "Batches written and flushed by streams.",
 		func(rc *routeCounts, emit func(string, int64)) { emit("", rc.flushes) })
+	goroutines, heapInuse := readRuntime()
+	gauge := func(name, help string, v uint64) {
+		bw.WriteString("# HELP " + name + " " + help + "\n")
+		bw.WriteString("# TYPE " + name + " gauge\n")
+		bw.WriteString(name + " " + strconv.FormatUint(v, 10) + "\n")
+	}
+	gauge("go_goroutines", "Number of goroutines that currently exist.", goroutines)
+	gauge("go_memstats_heap_inuse_bytes", "Number of heap bytes that are in use.", heapInuse)
 	err := bw.Flush()
 	return cw.n, err
+}
+
+// The runtime/metrics samples behind the process gauges. Heap in use is
+// what runtime.MemStats calls HeapInuse: the bytes of spans holding
+// objects, live or not yet swept, including their unused slots.
+var runtimeSamples = []string{
+	"/sched/goroutines:goroutines",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/unused:bytes",
+}
+
+// readRuntime returns the process's goroutines and heap bytes in use.
+func readRuntime() (goroutines, heapInuse uint64) {
+	samples := make([]metrics.Sample, len(runtimeSamples))
+	for i, name := range runtimeSamples {
+		samples[i].Name = name
+	}
+	metrics.Read(samples)
+	value := func(s metrics.Sample) uint64 {
+		if s.Value.Kind() != metrics.KindUint64 {
+			return 0 // not supported by this runtime
+		}
+		return s.Value.Uint64()
+	}
+	return value(samples[0]), value(samples[1]) + value(samples[2])
 }
 
 // labelEscaper escapes a label value as the text format requires.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -274,8 +275,10 @@ func TestMetricsActiveStreams(t *testing.T) {
 		r.GET("/untracked", func(c *gin.Context) { w.Stream(c, generator.Count(3, 0)) })
 	})
 	const gauge = `ginstream_active_streams{route="/hold/:id"}`
-	if s := scrapeMetrics(t, srv.URL+"/metrics"); len(s) != 0 {
-		t.Fatalf("metrics before any request = %v, want none", s)
+	for series := range scrapeMetrics(t, srv.URL+"/metrics") {
+		if strings.HasPrefix(series, "ginstream_") {
+			t.Fatalf("metrics before any request have %s, want no stream series", series)
+		}
 	}
 
 	var wg sync.WaitGroup
@@ -388,6 +391,45 @@ func TestMetricsConcurrent(t *testing.T) {
 		if n < 0 && ok || n >= 0 && (!ok || got != n) {
 			t.Errorf("%s = %d (present %v), want %d", series, got, ok, n)
 		}
+	}
+}
+
+// TestMetricsRuntime checks the process gauges against what the test
+// itself does to the process: goroutines it starts and joins, and a heap
+// allocation it keeps alive.
+func TestMetricsRuntime(t *testing.T) {
+	m := new(handlers.Metrics)
+	const extra = 200
+	before := checkExposition(t, metricsText(t, m))["go_goroutines"]
+	if before < 1 {
+		t.Fatalf("go_goroutines = %d, want at least this test's goroutine", before)
+	}
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range extra {
+		wg.Go(func() { <-release })
+	}
+	during := checkExposition(t, metricsText(t, m))["go_goroutines"]
+	close(release)
+	wg.Wait()
+	// Other tests' goroutines come and go meanwhile (t.Parallel is not used
+	// in this package, but servers of earlier tests may still wind down):
+	// the count must have grown by the goroutines started, give or take a
+	// few.
+	if during < before+extra-20 {
+		t.Errorf("go_goroutines = %d with %d goroutines started, %d before: want about %d", during, extra, before, before+extra)
+	}
+
+	const size = 64 << 20
+	heapBefore := checkExposition(t, metricsText(t, m))["go_memstats_heap_inuse_bytes"]
+	block := make([]byte, size)
+	for i := range block {
+		block[i] = byte(i) // in use for real
+	}
+	heapDuring := checkExposition(t, metricsText(t, m))["go_memstats_heap_inuse_bytes"]
+	runtime.KeepAlive(block)
+	if heapDuring < size || heapDuring < heapBefore+size/2 {
+		t.Errorf("go_memstats_heap_inuse_bytes = %d holding a %d-byte block (%d before): want the block counted", heapDuring, size, heapBefore)
 	}
 }
 

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Bounds on the demo child's lifetime.
+const (
+	// demoStartTimeout bounds the wait for the demo's URL (it seeds its
+	// database first).
+	demoStartTimeout = 2 * time.Minute
+	// demoStopTimeout is how long the demo may take to exit after SIGTERM
+	// at the end of a scenario before it is killed.
+	demoStopTimeout = 30 * time.Second
+)
+
+// demoPackage is the demo's import path, which go build finds from
+// anywhere in the module.
+const demoPackage = "github.com/ginstream/ginstream/cmd/demo"
+
+// buildDemo builds the demo into dir and returns the binary's path.
+func buildDemo(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "demo")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, demoPackage)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", demoPackage, err, out)
+	}
+	return bin, nil
+}
+
+// demoProcess is the demo server running as a child process, owned by the
+// scenario that started it: startDemo starts it, and stop (or signal and
+// wait) ends it and joins the goroutine that reads its output.
+type demoProcess struct {
+	cmd     *exec.Cmd
+	addr    string // host:port it listens on
+	log     *demoLog
+	metrics *http.Client // for /metrics, one connection
+
+	done    chan struct{} // closed once the process has exited
+	exitErr error         // why it exited; set before done is closed
+	exitAt  time.Time     // when it exited; set before done is closed
+}
+
+// demoURL matches the line with which the demo says it is ready.
+var demoURL = regexp.MustCompile(`^ginstream demo: open (http://\S+)/ in a browser$`)
+
+// startDemo starts the demo binary with a data directory of its own under
+// tmp, on 127.0.0.1 at a port the system picks, with the given extra
+// flags, and waits until it says where it listens. Its stderr goes to
+// stderr; its stdout (its log) is parsed into log.
+func startDemo(ctx context.Context, bin, tmp string, stderr io.Writer, flags ...string) (*demoProcess, error) {
+	data, err := os.MkdirTemp(tmp, "data-")
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", data}, flags...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL=", "PORT=", "DATA_DIR=")
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = childAttr()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	d := &demoProcess{
+		cmd:     cmd,
+		log:     newDemoLog(filepath.Join(data, "demo.log")),
+		metrics: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}, Timeout: 30 * time.Second},
+		done:    make(chan struct{}),
+	}
+	ready := make(chan string, 1)
+	go d.read(stdout, ready)
+	timer := time.NewTimer(demoStartTimeout)
+	defer timer.Stop()
+	select {
+	case base := <-ready:
+		u, err := url.Parse(base)
+		if err != nil {
+			d.stop()
+			return nil, fmt.Errorf("demo: bad URL %q: %w", base, err)
+		}
+		d.addr = u.Host
+		return d, nil
+	case <-d.done:
+		return nil, fmt.Errorf("demo exited before serving: %v\n%s", d.exitErr, d.log.tail())
+	case <-timer.C:
+		d.stop()
+		return nil, fmt.Errorf("demo did not serve within %v\n%s", demoStartTimeout, d.log.tail())
+	case <-ctx.Done():
+		d.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// read reads the demo's output to its end, sending the URL it announces
+// on ready, then waits for the process and closes done.
+func (d *demoProcess) read(stdout io.Reader, ready chan<- string) {
+	defer close(d.done)
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	announced := false
+	for sc.Scan() {
+		line := sc.Text()
+		if !announced {
+			if m := demoURL.FindStringSubmatch(line); m != nil {
+				announced = true
+				ready <- m[1]
+				continue
+			}
+		}
+		d.log.add(line)
+	}
+	if err := sc.Err(); err != nil {
+		// A line too long to parse: keep the pipe drained so that the
+		// demo never blocks on its log.
+		d.log.add("streamload: reading the demo's output: " + err.Error())
+		_, _ = io.Copy(io.Discard, stdout)
+	}
+	d.exitErr = d.cmd.Wait()
+	d.exitAt = time.Now()
+}
+
+// pid returns the process id.
+func (d *demoProcess) pid() int { return d.cmd.Process.Pid }
+
+// terminate sends SIGTERM, as a deploy would.
+func (d *demoProcess) terminate() error { return d.cmd.Process.Signal(syscall.SIGTERM) }
+
+// wait waits for the process to exit, at most timeout, and returns
+// whether it did.
+func (d *demoProcess) wait(timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-d.done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// stop ends the demo: SIGTERM, then SIGKILL if it has not exited within
+// demoStopTimeout. It waits for the process and its output's reader, and
+// returns the process's error (nil for exit status 0).
+func (d *demoProcess) stop() error {
+	d.metrics.CloseIdleConnections()
+	select {
+	case <-d.done:
+		return d.exitErr
+	default:
+	}
+	_ = d.terminate()
+	if !d.wait(demoStopTimeout) {
+		_ = d.cmd.Process.Kill()
+		<-d.done
+		return fmt.Errorf("demo: killed after not exiting within %v of SIGTERM", demoStopTimeout)
+	}
+	return d.exitErr
+}
+
+// scrape reads the demo's /metrics and returns each sample by its series
+// ("name{labels}").
+func (d *demoProcess) scrape(ctx context.Context) (samples, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.metrics.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	return parseMetrics(body)
+}
+
+// samples are metrics by series, as Metrics writes them: name{labels}.
+type samples map[string]float64
+
+// parseMetrics parses the Prometheus text format.
+func parseMetrics(text []byte) (samples, error) {
+	s := make(samples)
+	for line := range bytes.Lines(text) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		i := bytes.LastIndexByte(line, ' ')
+		if i < 0 {
+			return nil, fmt.Errorf("metrics: malformed line %q", line)
+		}
+		v, err := strconv.ParseFloat(string(line[i+1:]), 64)
+		if err != nil {
+			return nil, fmt.Errorf("metrics: line %q: %w", line, err)
+		}
+		s[string(line[:i])] = v
+	}
+	return s, nil
+}
+
+// sum adds up the samples of the metric name whose labels contain every
+// one of labels (such as `outcome="stalled"`).
+func (s samples) sum(name string, labels ...string) float64 {
+	var total float64
+	for series, v := range s {
+		n, rest, _ := strings.Cut(series, "{")
+		if n != name {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(rest, l)
+		}
+		if ok {
+			total += v
+		}
+	}
+	return total
+}
+
+// readRSS returns the resident set size of process pid, from
+// /proc/<pid>/status.
+func readRSS(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.Lines(status) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// sampleEvery is how often the sampler samples the demo.
+const sampleEvery = 250 * time.Millisecond
+
+// sample is the demo's state at one moment.
+type sample struct {
+	at         time.Time
+	rss        int64 // VmRSS
+	heap       int64 // go_memstats_heap_inuse_bytes
+	goroutines int64 // go_goroutines
+	active     int64 // ginstream_active_streams, all routes
+}
+
+// takeSample samples the demo now.
+func takeSample(ctx context.Context, d *demoProcess) (sample, error) {
+	s := sample{at: time.Now()}
+	var err error
+	if s.rss, err = readRSS(d.pid()); err != nil {
+		return s, err
+	}
+	m, err := d.scrape(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.heap = int64(m.sum("go_memstats_heap_inuse_bytes"))
+	s.goroutines = int64(m.sum("go_goroutines"))
+	s.active = int64(m.sum("ginstream_active_streams"))
+	return s, nil
+}
+
+// sampler samples the demo every sampleEvery in a goroutine of its own,
+// from startSampler until stop, which joins it.
+type sampler struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	samples []sample
+	errs    int   // samples that failed
+	lastErr error // the last failure
+}
+
+// startSampler starts sampling d.
+func startSampler(ctx context.Context, d *demoProcess) *sampler {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &sampler{cancel: cancel}
+	s.wg.Go(func() {
+		t := time.NewTicker(sampleEvery)
+		defer t.Stop()
+		for {
+			smp, err := takeSample(ctx, d)
+			s.mu.Lock()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.errs++
+					s.lastErr = err
+				}
+			} else {
+				s.samples = append(s.samples, smp)
+			}
+			s.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return s
+}
+
+// stop stops sampling and returns the samples.
+func (s *sampler) stop() []sample {
+	s.cancel()
+	s.wg.Wait()
+	return s.samples
+}
+
+// peak returns the highest values of the samples taken in [from, to).
+func peak(samples []sample, from, to time.Time) (p sample, n int) {
+	for _, s := range samples {
+		if s.at.Before(from) || !s.at.Before(to) {
+			continue
+		}
+		n++
+		p.rss = max(p.rss, s.rss)
+		p.heap = max(p.heap, s.heap)
+		p.goroutines = max(p.goroutines, s.goroutines)
+		p.active = max(p.active, s.active)
+	}
+	return p, n
+}
+
+// waitGoroutines samples the demo's goroutines until they are at most
+// limit or timeout has passed, and returns the last count and how long it
+// took.
+func waitGoroutines(ctx context.Context, d *demoProcess, limit int64, timeout time.Duration) (int64, time.Duration, error) {
+	start := time.Now()
+	for {
+		s, err := takeSample(ctx, d)
+		if err != nil {
+			return 0, 0, err
+		}
+		if s.goroutines <= limit || time.Since(start) > timeout {
+			return s.goroutines, time.Since(start), nil
+		}
+		if err := sleepCtx(ctx, sampleEvery); err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// baseline samples the idle demo a few times and returns the lowest
+// goroutine count, and the highest RSS and heap.
+func baseline(ctx context.Context, d *demoProcess) (sample, error) {
+	var b sample
+	for i := range 4 {
+		s, err := takeSample(ctx, d)
+		if err != nil {
+			return b, err
+		}
+		if i == 0 || s.goroutines < b.goroutines {
+			b.goroutines = s.goroutines
+		}
+		b.rss, b.heap = max(b.rss, s.rss), max(b.heap, s.heap)
+		if err := sleepCtx(ctx, sampleEvery); err != nil {
+			return b, err
+		}
+	}
+	b.at = time.Now()
+	return b, nil
+}

@@ -1,0 +1,615 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The demo's settings for the streams scenario.
+const (
+	// logInterval is the demo's -log-interval: how often its log grows.
+	logInterval = 100 * time.Millisecond
+	// logMaxBytes is the demo's -log-max-bytes: large enough that the log
+	// is not rotated during a run, so that every line a client receives is
+	// in the one file.
+	logMaxBytes = 1 << 30
+	// numbersInterval is the interval of the numbers streams, in ms.
+	numbersInterval = 100
+	// tailLinesAsked is the ?lines= of the log streams.
+	tailLinesAsked = 10
+	// proxiedCount is the count of the stream behind /proxy/numbers: the
+	// numbers stream's default.
+	proxiedCount = 100
+	// endlessNumbers is what a stalled client asks for: more numbers, as
+	// fast as they go, than the stall timeout lets through.
+	endlessNumbers = "/stream/numbers?count=1000000000&interval=0"
+)
+
+// Memory bound of the streams scenario: the demo's RSS stays under its
+// RSS before the load plus fixedAllowance plus defaultPerStream per client. Per stream the
+// demo holds at most: the sink's batch buffer (32 KiB budget, plus the
+// item that crosses it), the generator's buffer of up to 1,024 items
+// (8 KiB of ints, 16 KiB of string headers for the log), net/http's
+// connection buffers (4 KiB each way) and response, gin's context, and
+// two to three goroutine stacks (8 KiB each, more while deep in a call);
+// a proxied stream holds two of these (the proxy and its upstream) plus
+// the transport's buffers and goroutines, and an export holds a database
+// connection (SQLite page cache of the rows read). 256 KiB covers the
+// largest of them with room for fragmentation and the garbage collector's
+// headroom (GOGC=100 lets the heap grow to twice the live data before a
+// collection).
+const defaultPerStream = 256 << 10
+
+// fixedAllowance is the part of the memory bound that does not grow with
+// the streams: what the demo sets up once under load (the runtime's heap
+// and stack pools, SQLite's caches, net/http's and the proxy's pools).
+const fixedAllowance = 32 << 20
+
+// flatSlack is what the peak of the hold's second half may exceed the
+// first's by: 10% plus this, for the garbage collector's saw-tooth (the
+// heap grows to twice what is live before a collection) at small sizes.
+const flatSlack = 8 << 20
+
+// goroutineSlack is how far above its baseline the demo's goroutine count
+// may stay once the load is over: the proxy's client keeps up to 16 idle
+// connections to the demo itself (three goroutines each: the transport's
+// read and write loops and the server's connection), plus a few
+// goroutines of the runtime and of timers.
+const goroutineSlack = 3*16 + 8
+
+// rampTimeout bounds the wait for every client to have its first
+// stream open.
+const rampTimeout = 5 * time.Minute
+
+// drainLimit bounds what a stalled client reads once it looks again.
+const drainLimit = 256 << 20
+
+// streamKind is the kind of stream a client opens.
+type streamKind int
+
+const (
+	kindNumbers streamKind = iota
+	kindExport
+	kindProxy
+	kindLogs
+	kindStalled
+	numKinds
+)
+
+var kindNames = [numKinds]string{"numbers", "export", "proxy", "logs", "stalled"}
+
+// stallWait is how long a client that stopped reading waits before it
+// reads again: past the stall timeout, with room for the server to fill
+// the socket buffers before its writes block.
+func stallWait(stall time.Duration) time.Duration { return 2*stall + 3*time.Second }
+
+// streamsRun is one run of the streams scenario.
+type streamsRun struct {
+	cfg       config
+	demo      *demoProcess
+	export    [sha256.Size]byte // the export's checksum, downloaded alone
+	exportLen int
+	numbers   []byte // a numbers stream's body
+	proxied   []byte // the proxied stream's body
+	logLines  int    // lines a log client reads
+	logs      *logIndex
+	stop      chan struct{} // closed when the hold ends
+	dials     chan struct{} // a semaphore: connections being set up
+	opened    atomic.Int64  // clients whose first stream has its headers
+	allOpen   chan struct{} // closed when every client has
+	tallies   [numKinds]tally
+	drained   atomic.Int64 // bytes stalled clients read when they looked again
+}
+
+// runStreams runs the streams scenario.
+func runStreams(ctx context.Context, cfg config, bin, tmp string, stderr io.Writer) (*result, error) {
+	stalled := cfg.streams * cfg.stalledPercent / 100
+	res := &result{title: fmt.Sprintf("streams: %d concurrent clients (%d stalled), %v hold, stall timeout %v",
+		cfg.streams, stalled, cfg.hold, cfg.stallTimeout)}
+	d, err := startDemo(ctx, bin, tmp, stderr,
+		"-users", strconv.Itoa(cfg.users),
+		"-stall-timeout", cfg.stallTimeout.String(),
+		"-log-interval", logInterval.String(),
+		"-log-max-bytes", strconv.Itoa(logMaxBytes),
+		"-max-streams", "0",
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer d.stop()
+	s := &streamsRun{
+		cfg:      cfg,
+		demo:     d,
+		numbers:  numbersBody(int(cfg.streamLength / (numbersInterval * time.Millisecond))),
+		proxied:  numbersBody(proxiedCount),
+		logLines: tailLinesAsked + int(cfg.streamLength/logInterval),
+		logs:     &logIndex{path: d.log.file},
+		stop:     make(chan struct{}),
+		dials:    make(chan struct{}, cfg.dials),
+		allOpen:  make(chan struct{}),
+	}
+	if err := s.reference(ctx, res); err != nil {
+		return nil, err
+	}
+	base, err := baseline(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	bound := base.rss + fixedAllowance + int64(cfg.streams)*cfg.perStream
+	cpu0, err := takeCPU(d.pid())
+	if err != nil {
+		return nil, err
+	}
+	smp := startSampler(ctx, d)
+	start := time.Now()
+	var clients sync.WaitGroup
+	for i, j := 0, 0; i < cfg.streams; i++ {
+		// The stalled clients spread evenly among the others, which take
+		// numbers, export, proxy and logs in turn.
+		kind := kindStalled
+		if i*cfg.stalledPercent/100 == (i+1)*cfg.stalledPercent/100 {
+			kind, j = streamKind(j%4), j+1
+		}
+		clients.Go(func() { s.client(ctx, kind) })
+	}
+	// The hold starts once every client has its first stream open (or
+	// failed to), and ends hold later; the clients then finish the
+	// streams they have open.
+	rampEnd, rampDone := time.Now(), false
+	select {
+	case <-s.allOpen:
+		rampEnd, rampDone = time.Now(), true
+	case <-time.After(rampTimeout):
+		rampEnd = time.Now()
+	case <-ctx.Done():
+	}
+	holdEnd := rampEnd
+	if rampDone {
+		holdEnd = rampEnd.Add(cfg.hold)
+		_ = sleepCtx(ctx, cfg.hold)
+	}
+	close(s.stop)
+	clients.Wait()
+	end := time.Now()
+	samples := smp.stop()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cpu1, err := takeCPU(d.pid())
+	if err != nil {
+		return nil, err
+	}
+	cpu := cpu1.minus(cpu0)
+	after, waited, err := waitGoroutines(ctx, d, base.goroutines+goroutineSlack, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	final, err := d.scrape(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	// Every client's streams.
+	var total, okTotal, corrupt int64
+	for k := range kindStalled {
+		t := &s.tallies[k]
+		total += t.started.Load()
+		okTotal += t.ok.Load()
+		corrupt += t.corrupt.Load()
+		res.note(kindNames[k]+": ", t.messages())
+	}
+	stall := &s.tallies[kindStalled]
+	res.check("every client streaming (first response in) within "+rampTimeout.String(), rampDone,
+		ratio(s.opened.Load(), int64(cfg.streams))+" after "+secs(rampEnd.Sub(start)), "all")
+	res.check("streams read to the end, byte-exact", okTotal == total && total > 0, ratio(okTotal, total), "all")
+	res.check("streams that ended cleanly with wrong or missing bytes", corrupt == 0, strconv.FormatInt(corrupt, 10),
+		"0 (every failure detectable)")
+	for k := range kindStalled {
+		t := &s.tallies[k]
+		res.figure("%-8s streams %6d, byte-exact %6d, failed %d (cut or refused: %d, wrong bytes: %d)", kindNames[k],
+			t.started.Load(), t.ok.Load(), t.failed.Load(), t.failed.Load()-t.corrupt.Load(), t.corrupt.Load())
+	}
+	res.note("stalled: ", stall.messages())
+	res.check("stalled streams cut by the server", stall.ok.Load() == stall.started.Load() && (stalled == 0 || stall.started.Load() > 0),
+		ratio(stall.ok.Load(), stall.started.Load()), "all")
+	logged := d.log.endedWith("stalled")
+	var ds durations
+	for _, e := range logged {
+		ds = append(ds, e.duration)
+	}
+	res.check("streams the demo logged as stalled", int64(len(logged)) == stall.started.Load(),
+		strconv.Itoa(len(logged)), strconv.FormatInt(stall.started.Load(), 10)+" (the stalled clients')")
+	// A stalled stream ends between 3/4 of the stall timeout and all of it
+	// after its first write that blocks (see sink.Writer), which comes
+	// once the socket buffers are full; the client looks again after
+	// stallWait, by which time it must have ended.
+	res.check("stalled streams' duration in the demo (min / median / max)",
+		len(ds) > 0 && ds.min() >= cfg.stallTimeout*3/4 && ds.max() <= stallWait(cfg.stallTimeout),
+		ds.summary(), fmt.Sprintf("%v to %v", cfg.stallTimeout*3/4, stallWait(cfg.stallTimeout)))
+	res.check("stalled outcome in /metrics", final.sum("ginstream_streams_total", `outcome="stalled"`) == float64(stall.started.Load()),
+		strconv.FormatFloat(final.sum("ginstream_streams_total", `outcome="stalled"`), 'f', 0, 64), strconv.FormatInt(stall.started.Load(), 10))
+	res.check("failed outcome in /metrics", final.sum("ginstream_streams_total", `outcome="failed"`) == 0,
+		strconv.FormatFloat(final.sum("ginstream_streams_total", `outcome="failed"`), 'f', 0, 64), "0")
+	if stall.started.Load() > 0 {
+		res.figure("stalled clients read %s on average when they looked again (socket buffers, then the cut)",
+			mib(s.drained.Load()/stall.started.Load()))
+	}
+
+	// Memory: bounded and flat.
+	peakAll, n := peak(samples, start, end)
+	half := rampEnd.Add(holdEnd.Sub(rampEnd) / 2)
+	first, n1 := peak(samples, rampEnd, half)
+	second, n2 := peak(samples, half, holdEnd)
+	res.check("demo RSS peak under the bound", n > 0 && peakAll.rss <= bound, mib(peakAll.rss),
+		fmt.Sprintf("≤ %s (%s + %s + %d × %d KiB)", mib(bound), mib(base.rss), mib(fixedAllowance), cfg.streams, cfg.perStream>>10))
+	flat := func(a, b int64) bool { return b <= a+a/10+flatSlack }
+	res.check("RSS flat: peak of the hold's 2nd half vs 1st", n1 > 0 && n2 > 0 && flat(first.rss, second.rss),
+		mib(second.rss)+" vs "+mib(first.rss), "≤ 1st + 10% + 8 MiB")
+	res.check("Go heap flat: peak of the hold's 2nd half vs 1st", n1 > 0 && n2 > 0 && flat(first.heap, second.heap),
+		mib(second.heap)+" vs "+mib(first.heap), "≤ 1st + 10% + 8 MiB")
+	res.figure("demo before the load: RSS %s, heap %s, %d goroutines", mib(base.rss), mib(base.heap), base.goroutines)
+	res.figure("demo peak: RSS %s (%.1f KiB per client beyond the base), heap %s, %d goroutines, %d active streams",
+		mib(peakAll.rss), float64(peakAll.rss-base.rss)/float64(cfg.streams)/1024, mib(peakAll.heap), peakAll.goroutines, peakAll.active)
+	res.figure("hold from %s to %s (halves split at %s), clients done at %s; %d samples (%d failed)",
+		secs(rampEnd.Sub(start)), secs(holdEnd.Sub(start)), secs(half.Sub(start)), secs(end.Sub(start)), len(samples), smp.errs)
+	res.figure("over the hold, by tenths: RSS %s MiB; heap %s MiB; active streams %s",
+		series(samples, rampEnd, holdEnd, func(s sample) float64 { return float64(s.rss) / (1 << 20) }),
+		series(samples, rampEnd, holdEnd, func(s sample) float64 { return float64(s.heap) / (1 << 20) }),
+		series(samples, rampEnd, holdEnd, func(s sample) float64 { return float64(s.active) }))
+	res.figure("%d streams in all; %s", total, cpu.String(end.Sub(start)))
+
+	// Back to the baseline.
+	res.check("demo goroutines after the load", after <= base.goroutines+goroutineSlack,
+		fmt.Sprintf("%d (after %s)", after, secs(waited)), fmt.Sprintf("≤ %d (baseline %d + %d)", base.goroutines+goroutineSlack, base.goroutines, goroutineSlack))
+	res.check("active streams in /metrics after the load", final.sum("ginstream_active_streams") == 0,
+		strconv.FormatFloat(final.sum("ginstream_active_streams"), 'f', 0, 64), "0")
+	checkDemoLog(res, d)
+	return res, nil
+}
+
+// checkDemoLog checks that the demo logged no error, and no warning other
+// than streams that ended early (which the scenario counts itself).
+func checkDemoLog(res *result, d *demoProcess) {
+	errs, warns := d.log.errorLines(), d.log.warnLines()
+	res.check("demo log lines at level ERROR", d.log.count("ERROR") == 0, strconv.Itoa(d.log.count("ERROR")), "0")
+	res.check("demo warnings other than streams ended early", len(warns) == 0, strconv.Itoa(len(warns)), "0")
+	res.note("demo: ", errs)
+	res.note("demo: ", warns)
+	if ended := d.log.endedSummary(); len(ended) > 0 {
+		res.figure("streams the demo logged as ended early: %s", strings.Join(ended, "; "))
+	}
+}
+
+// series returns the peaks of value over each tenth of [from, to), for
+// showing how it went over time.
+func series(samples []sample, from, to time.Time, value func(sample) float64) string {
+	var parts []string
+	step := to.Sub(from) / 10
+	if step <= 0 {
+		return "(no hold)"
+	}
+	for i := range 10 {
+		lo := from.Add(time.Duration(i) * step)
+		v, ok := 0.0, false
+		for _, s := range samples {
+			if !s.at.Before(lo) && s.at.Before(lo.Add(step)) {
+				v, ok = max(v, value(s)), true
+			}
+		}
+		if ok {
+			parts = append(parts, strconv.FormatFloat(v, 'f', 0, 64))
+		} else {
+			parts = append(parts, "-")
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// reference downloads, alone, what the clients will compare with: the
+// export's checksum. It also opens each kind of stream once, so that what
+// the demo sets up on first use is in the baseline.
+func (s *streamsRun) reference(ctx context.Context, res *result) error {
+	deadline := time.Now().Add(time.Minute)
+	conn, resp, err := getFresh(ctx, nil, s.demo.addr, "/export/users.csv", deadline)
+	if err != nil {
+		return fmt.Errorf("reference export: %w", err)
+	}
+	defer func() {
+		if conn != nil {
+			conn.close()
+		}
+	}()
+	body, err := conn.readAll(resp, 1<<30)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reference export: %s, %v", resp.Status, err)
+	}
+	if rows := bytes.Count(body, []byte("\n")); rows != s.cfg.users+1 {
+		return fmt.Errorf("reference export: %d lines, want a header and %d users", rows, s.cfg.users)
+	}
+	s.export, s.exportLen = sha256.Sum256(body), len(body)
+	res.figure("export: %d rows, %d bytes, SHA-256 %x… (downloaded alone before the load)", s.cfg.users, len(body), s.export[:8])
+	for _, k := range []streamKind{kindNumbers, kindProxy, kindLogs} {
+		var t tally
+		if conn = s.stream(ctx, conn, k, &t, func() {}); t.ok.Load() != 1 {
+			return fmt.Errorf("first %s stream: %v", kindNames[k], t.messages())
+		}
+	}
+	return nil
+}
+
+// client runs one client: streams of its kind, one after the other, each
+// started at least cfg.period after the one before, until the hold ends.
+func (s *streamsRun) client(ctx context.Context, kind streamKind) {
+	var conn *httpConn
+	defer func() {
+		if conn != nil {
+			conn.close()
+		}
+	}()
+	first := true
+	for next := time.Now(); ; {
+		if !first {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			t := time.NewTimer(time.Until(next))
+			select {
+			case <-t.C:
+			case <-s.stop:
+				t.Stop()
+				return
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		next = time.Now().Add(s.cfg.period)
+		t := &s.tallies[kind]
+		if !first {
+			conn = s.stream(ctx, conn, kind, t, func() {})
+			continue
+		}
+		// The first connections are set up a few at a time.
+		first = false
+		s.dials <- struct{}{}
+		conn = s.stream(ctx, conn, kind, t, func() {
+			<-s.dials
+			if s.opened.Add(1) == int64(s.cfg.streams) {
+				close(s.allOpen)
+			}
+		})
+	}
+}
+
+// stream runs one stream of kind on conn (or a new connection), counting
+// it in t, and returns the connection if it may be reused. It calls
+// opened once the response's head is in, or the request failed.
+func (s *streamsRun) stream(ctx context.Context, conn *httpConn, kind streamKind, t *tally, opened func()) *httpConn {
+	t.started.Add(1)
+	deadline := time.Now().Add(s.cfg.streamLength + stallWait(s.cfg.stallTimeout) + time.Minute)
+	if kind == kindStalled {
+		if conn != nil {
+			conn.close()
+		}
+		stalled(ctx, s.demo.addr, s.cfg.stallTimeout, deadline, t, &s.drained, opened)
+		return nil
+	}
+	paths := [...]string{
+		kindNumbers: fmt.Sprintf("/stream/numbers?count=%d&interval=%d", bytes.Count(s.numbers, []byte("\n")), numbersInterval),
+		kindExport:  "/export/users.csv",
+		kindProxy:   "/proxy/numbers",
+		kindLogs:    "/stream/logs?lines=" + strconv.Itoa(tailLinesAsked),
+	}
+	conn, resp, err := getFresh(ctx, conn, s.demo.addr, paths[kind], deadline)
+	opened()
+	if err != nil {
+		t.fail("%s: %v", paths[kind], err)
+		return nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := conn.readAll(resp, 4096)
+		t.fail("%s: %s: %q", paths[kind], resp.Status, body)
+		return conn
+	}
+	switch kind {
+	case kindLogs:
+		// An endless stream: read the lines asked for, then leave.
+		defer conn.close()
+		got, err := readLines(resp.Body, s.logLines)
+		if err != nil {
+			t.fail("%s: after %d bytes: %v", paths[kind], len(got), err)
+			return nil
+		}
+		if err := s.logs.verify(got); err != nil {
+			t.wrong("%s: %v", paths[kind], err)
+			return nil
+		}
+		t.ok.Add(1)
+		return nil
+	case kindExport:
+		body, err := conn.readAll(resp, int64(s.exportLen))
+		switch {
+		case err != nil:
+			t.fail("%s: after %d bytes: %v", paths[kind], len(body), err)
+		case sha256.Sum256(body) != s.export:
+			t.wrong("%s: %d bytes with another SHA-256 than the reference's %d", paths[kind], len(body), s.exportLen)
+		default:
+			t.ok.Add(1)
+		}
+	default:
+		want := s.numbers
+		if kind == kindProxy {
+			want = s.proxied
+		}
+		body, err := conn.readAll(resp, int64(len(want)))
+		switch {
+		case err != nil:
+			t.fail("%s: after %d bytes: %v", paths[kind], len(body), err)
+		case !bytes.Equal(body, want):
+			t.wrong("%s: %d bytes, not the %d expected", paths[kind], len(body), len(want))
+		default:
+			t.ok.Add(1)
+		}
+	}
+	if !conn.reuse {
+		conn.close()
+		return nil
+	}
+	return conn
+}
+
+// stalled runs a client that reads the headers of an endless stream from
+// the demo at addr and then nothing, with a small receive buffer, for
+// longer than the stall timeout; then it reads what is left, which must
+// end in a cut transfer soon: the server gave up on it. It counts the
+// client in t, and the bytes it read at last in drained; it calls opened
+// once the response's head is in, or the request failed.
+func stalled(ctx context.Context, addr string, stall time.Duration, deadline time.Time, t *tally, drained *atomic.Int64, opened func()) {
+	conn, err := dialHTTP(ctx, addr, stalledReadBuffer)
+	if err != nil {
+		opened()
+		t.fail("dial: %v", err)
+		return
+	}
+	defer conn.close()
+	resp, err := conn.get(endlessNumbers, deadline)
+	opened()
+	if err != nil {
+		t.fail("%s: %v", endlessNumbers, err)
+		return
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.fail("%s: %s", endlessNumbers, resp.Status)
+		return
+	}
+	if err := sleepCtx(ctx, stallWait(stall)); err != nil {
+		return
+	}
+	if err := drainCut(conn, resp, drained); err != nil {
+		t.fail("%s: %v", endlessNumbers, err)
+		return
+	}
+	t.ok.Add(1)
+}
+
+// drainCut reads what is left of a stalled client's response, quickly, and
+// returns nil if it ends in a cut transfer, adding the bytes read to
+// drained.
+func drainCut(conn *httpConn, resp *http.Response, drained *atomic.Int64) error {
+	if err := conn.conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		return err
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+	drained.Add(n)
+	switch {
+	case cutTransfer(err):
+		return nil
+	case err == nil && n == drainLimit, timedOut(err):
+		return fmt.Errorf("still streaming after the stall timeout (%d bytes read after the wait): not ended by the server", n)
+	case err == nil:
+		return fmt.Errorf("a clean end after %d bytes: a cut stream would look complete", n)
+	default:
+		return fmt.Errorf("after %d bytes: %v, not a cut transfer", n, err)
+	}
+}
+
+// readLines reads n lines from r and returns them, each with its "\n".
+func readLines(r io.Reader, n int) ([]byte, error) {
+	br := bufio.NewReader(r)
+	var got []byte
+	for range n {
+		line, err := br.ReadBytes('\n')
+		got = append(got, line...)
+		if err != nil {
+			return got, err
+		}
+	}
+	return got, nil
+}
+
+// logIndex is the demo's log file as read so far, with the offset of each
+// line, for checking that what a log stream delivered is a run of the
+// file's bytes. It is safe for concurrent use.
+type logIndex struct {
+	path string
+
+	mu      sync.Mutex
+	content []byte         // the file's complete lines read so far
+	offsets map[string]int // the offset in content of each line (with its "\n"); -1 for a line seen twice
+}
+
+// verify checks that got, whole lines, is a run of the log's bytes.
+func (x *logIndex) verify(got []byte) error {
+	first, _, ok := bytes.Cut(got, []byte("\n"))
+	if !ok {
+		return errors.New("no complete line")
+	}
+	key := string(first) + "\n"
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	off, found := x.offsets[key]
+	if !found || off >= 0 && off+len(got) > len(x.content) {
+		if err := x.refresh(); err != nil {
+			return err
+		}
+		off, found = x.offsets[key]
+	}
+	switch {
+	case !found:
+		return fmt.Errorf("the first line received, %q, is not in the demo's log", first)
+	case off < 0:
+		return fmt.Errorf("the first line received, %q, is in the demo's log twice", first)
+	case off+len(got) > len(x.content):
+		return fmt.Errorf("%d bytes received from offset %d, past the log's end (%d)", len(got), off, len(x.content))
+	case !bytes.Equal(x.content[off:off+len(got)], got):
+		return fmt.Errorf("the %d bytes received differ from the log's at offset %d", len(got), off)
+	}
+	return nil
+}
+
+// refresh reads the lines appended to the log since the last refresh.
+// x.mu must be held.
+func (x *logIndex) refresh() error {
+	f, err := os.Open(x.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	more, err := io.ReadAll(io.NewSectionReader(f, int64(len(x.content)), 1<<40))
+	if err != nil {
+		return err
+	}
+	if i := bytes.LastIndexByte(more, '\n'); i >= 0 {
+		more = more[:i+1]
+	} else {
+		more = nil
+	}
+	if x.offsets == nil {
+		x.offsets = make(map[string]int)
+	}
+	off := len(x.content)
+	x.content = append(x.content, more...)
+	for line := range bytes.Lines(more) {
+		if _, dup := x.offsets[string(line)]; dup {
+			x.offsets[string(line)] = -1
+		} else {
+			x.offsets[string(line)] = off
+		}
+		off += len(line)
+	}
+	return nil
+}
