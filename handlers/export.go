@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -82,7 +83,10 @@ import (
 // sent before the first row has been read. A failure after rows were sent —
 // the connection to the database lost, say — aborts the response, so the
 // client sees a failed transfer rather than a short file that looks
-// complete (see package sink).
+// complete (see package sink). The query runs on a connection that has just
+// answered a ping: one that the database dropped while it was idle in the
+// pool (a restart, an idle timeout, pg_terminate_backend) is replaced
+// rather than failing the export, at the cost of one round trip.
 //
 // An Export is safe for concurrent use once set up; build one per request
 // when the query's arguments come from the request.
@@ -177,6 +181,7 @@ func (e *Export) Serve(c *gin.Context) {
 // is answered with an error status.
 func (e *Export) records(ctx context.Context, yield func([]string) error) error {
 	cur := &cursor{export: e}
+	defer cur.close()
 	sentHeader := false
 	err := generator.Rows(cur.query, cur.record)(ctx, func(record []string) error {
 		if !sentHeader {
@@ -196,6 +201,7 @@ func (e *Export) records(ctx context.Context, yield func([]string) error) error 
 // objects is the producer of an NDJSON export: one JSON object per row.
 func (e *Export) objects(ctx context.Context, yield func(json.RawMessage) error) error {
 	cur := &cursor{export: e}
+	defer cur.close()
 	return generator.Rows(cur.query, cur.object)(ctx, yield)
 }
 
@@ -293,6 +299,7 @@ func rangeQuality(params string) (float64, bool) {
 // cursor reads the rows of one run of an Export's query and converts them.
 type cursor struct {
 	export *Export
+	conn   *sql.Conn  // the connection the query runs on; nil before it
 	names  []string   // the column names
 	kinds  []kind     // how to write each column
 	values []any      // the current row, as the driver returned it
@@ -313,10 +320,16 @@ const (
 	jsonText             // JSON, embedded as such in NDJSON
 )
 
-// query runs the export's query and learns its columns.
+// query runs the export's query on a live connection (see liveConn) and
+// learns its columns.
 func (cur *cursor) query(ctx context.Context) (*sql.Rows, error) {
 	e := cur.export
-	rows, err := e.DB.QueryContext(ctx, e.Query, e.Args...)
+	conn, err := liveConn(ctx, e.DB)
+	if err != nil {
+		return nil, err
+	}
+	cur.conn = conn
+	rows, err := conn.QueryContext(ctx, e.Query, e.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -338,6 +351,40 @@ func (cur *cursor) query(ctx context.Context) (*sql.Rows, error) {
 		cur.dest[i] = &cur.values[i]
 	}
 	return rows, nil
+}
+
+// close returns the cursor's connection to the pool, once the rows are
+// closed.
+func (cur *cursor) close() {
+	if cur.conn != nil {
+		_ = cur.conn.Close()
+	}
+}
+
+// liveConn returns a connection of db that answers a ping. A connection
+// that the database dropped while it was idle in the pool (a restart, an
+// idle timeout, pg_terminate_backend) would otherwise fail the query run on
+// it, and so the export, although nothing is wrong any more: pgx, for one,
+// checks only connections idle for more than a second before handing them
+// out. A driver's Ping reports such a connection as driver.ErrBadConn, and
+// database/sql then discards it: liveConn tries the next, as many times as
+// the pool had connections. It costs one round trip to the database per
+// export.
+func liveConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
+	tries := db.Stats().OpenConnections + 1
+	for {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err = conn.PingContext(ctx); err == nil {
+			return conn, nil
+		}
+		_ = conn.Close()
+		if tries--; tries == 0 || !errors.Is(err, driver.ErrBadConn) {
+			return nil, err
+		}
+	}
 }
 
 // kindOf tells from a column's type how to write its values.
