@@ -946,3 +946,30 @@ func TestWaitLongerThanStall(t *testing.T) {
 		}
 	})
 }
+
+// TestEncoderRefusesFirstItem: an item that the encoder cannot frame,
+// when it is the first, is answered with an error status and no byte of
+// the stream (the CSV header included), as a producer failing before the
+// first byte is.
+func TestEncoderRefusesFirstItem(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		rep := newReports()
+		lines := newWriter(sink.Lines[string]{}, rep)
+		csvw := newWriter(sink.CSV{Header: []string{"a"}}, rep)
+		engine := newEngine(true)
+		engine.GET("/lines", func(c *gin.Context) { lines.Stream(c, generator.Slice([]string{"two\nlines", "ok"})) })
+		engine.GET("/csv", func(c *gin.Context) { csvw.Stream(c, generator.Slice([][]string{{}})) })
+		client, url := serve(t, p, engine)
+
+		for _, path := range []string{"/lines", "/csv"} {
+			resp := get(t, t.Context(), client, p, url+path)
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || resp.StatusCode != http.StatusInternalServerError || !strings.HasPrefix(string(body), "500 Internal Server Error: ") {
+				t.Errorf("%s: status %d, body %q, error %v; want 500 and a message", path, resp.StatusCode, body, err)
+			}
+			if r := rep.next(t); r.Outcome != sink.Failed || r.Status != http.StatusInternalServerError || r.Items != 0 {
+				t.Errorf("%s: report %+v", path, r)
+			}
+		}
+	})
+}

@@ -409,6 +409,17 @@ func (s *session[T]) run() Report {
 		s.stop(perr)
 		return s.report
 	}
+	if len(s.batch) > 0 {
+		// Encode the first items before the loop, so that an item the
+		// encoder refuses is still answered with an error status: gin's
+		// Context.Stream flushes after every step, headers included.
+		s.encode()
+		if s.err != nil {
+			s.buf = s.buf[:0] // the preamble, if any: nothing was sent
+			s.stop(s.err)
+			return s.report
+		}
+	}
 	if len(s.batch) == 0 && len(s.buf) == 0 {
 		// An empty stream, or a first item that is late: send the
 		// headers now.
