@@ -34,10 +34,11 @@
 // every 15 s: what net/http itself spends per connection. The summary
 // then states what a subscriber costs beyond it.
 //
-// With -server direct, the child serves the same hub with a sketch of a
-// leaner Writer instead: the subscription runs on the handler's goroutine
-// and writes each frame straight to the response, with no producer
-// goroutine or buffer in between, for comparison with sse.Writer.
+// With -server direct, the child serves the same hub with a hand-written
+// handler instead: the subscription writes each frame straight to the
+// response, with none of sse.Writer's heartbeats, endings or reports: the
+// floor against which sse.Writer (which also runs the subscription on the
+// handler's goroutine) is compared.
 //
 // With -profile dir, the child's heap profile and goroutine dump are saved
 // when idle and after the load, and both processes' CPU profiles for the

@@ -60,7 +60,7 @@ const (
 	handlerSSE = "sse"
 	// handlerDirect is gin with a handler that runs the hub subscription
 	// on its own goroutine and writes each frame straight to the
-	// response: a sketch of a leaner sse.Writer, for comparison.
+	// response: the floor, for comparison with sse.Writer.
 	handlerDirect = "direct"
 	// handlerReference is plain net/http holding the connection open:
 	// what net/http itself spends per connection.
@@ -192,14 +192,12 @@ func holdOpen(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// direct streams the hub's topic the way a leaner sse.Writer could: the
-// subscription runs on the handler's goroutine, with no producer
-// goroutine, buffer or second context in between, and each frame is
-// written and flushed from the hub's yield. The write deadline guards
-// against stalled clients as the sink's does, but is moved only when less
-// than 3/4 of the stall timeout is left, rather than set before every
-// write and cleared after. It sends no heartbeats (an sse.Writer's are a
-// timer, not a goroutine) and has none of the Writer's endings.
+// direct streams the hub's topic with as little as a handler can: the
+// subscription runs on the handler's goroutine and each frame is written
+// and flushed from the hub's yield, under a write deadline moved only when
+// less than 3/4 of the stall timeout is left (as sink.Writer.StreamInline
+// does over HTTP/1.1). It sends no heartbeats and has none of sse.Writer's
+// endings, reports or logs: the floor for sse.Writer.
 func (s *server) direct(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
