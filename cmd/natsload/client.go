@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/latency"
 )
 
 // subscriber is one SSE client of an instance. Its fields other than conn
@@ -24,7 +26,7 @@ type subscriber struct {
 	conn     net.Conn
 	received atomic.Int64 // events received
 
-	same, cross histogram // latencies of events published through its instance, and through others
+	same, cross latency.Histogram // latencies of events published through its instance, and through others
 	lastID      uint64
 	gaps        int64 // ids skipped: events missed
 	disordered  int64 // ids not above the one before
@@ -221,9 +223,9 @@ func (s *subscriber) deliver(id uint64, due int64, from int, named bool, c *clie
 	switch {
 	case due >= c.win.start.Load() && due < c.win.end.Load():
 		if from == s.instance {
-			s.same.record(time.Duration(now - due))
+			s.same.Record(time.Duration(now - due))
 		} else {
-			s.cross.record(time.Duration(now - due))
+			s.cross.Record(time.Duration(now - due))
 		}
 	case due >= c.win.end.Load() && !s.sawAfter:
 		s.sawAfter = true

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/latency"
 )
 
 // drainTimeout bounds the wait, after the window, for every subscriber to
@@ -132,10 +135,10 @@ func latencyRun(ctx context.Context, kind string, instances, subscribers int, ra
 		return res, err
 	}
 
-	var all, same, cross histogram
+	var all, same, cross latency.Histogram
 	for _, s := range cl.subs {
-		same.merge(&s.same)
-		cross.merge(&s.cross)
+		same.Merge(&s.same)
+		cross.Merge(&s.cross)
 		res.Gaps += s.gaps
 		res.Disordered += s.disordered
 		res.Named += s.named
@@ -143,14 +146,14 @@ func latencyRun(ctx context.Context, kind string, instances, subscribers int, ra
 			res.Ended++
 		}
 	}
-	all.merge(&same)
-	all.merge(&cross)
+	all.Merge(&same)
+	all.Merge(&cross)
 	res.Published = published
 	res.Expected = published * int64(len(cl.subs))
-	res.Delivered = all.n
+	res.Delivered = all.Count()
 	res.Finished = cl.after.Load()
 	res.MaxLagMs = float64(maxLag.Microseconds()) / 1e3
-	res.All, res.Same, res.Cross = all.summary(), same.summary(), cross.summary()
+	res.All, res.Same, res.Cross = summary(&all), summary(&same), summary(&cross)
 	return res, nil
 }
 
@@ -255,4 +258,18 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Latency is a summary of a histogram, in milliseconds.
+type Latency struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// summary returns h's percentiles.
+func summary(h *latency.Histogram) Latency {
+	ms := func(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+	return Latency{Count: h.Count(), P50: ms(h.Quantile(0.5)), P99: ms(h.Quantile(0.99)), Max: ms(h.Max())}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/proc"
 )
 
 // childStopTimeout is how long the child may take to exit once told to,
@@ -149,7 +150,7 @@ func (ch *child) snapshot(ctx context.Context, gc bool) (Snapshot, error) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		return Snapshot{}, fmt.Errorf("%s: %w", memPath, err)
 	}
-	rss, err := readRSS(ch.pid())
+	rss, err := proc.RSS(ch.pid())
 	if err != nil {
 		return Snapshot{}, err
 	}
@@ -222,77 +223,4 @@ func (ch *child) profileCPU(ctx context.Context, dir, handler string, d time.Dur
 		wg.Wait()
 		return errors.Join(f.Close(), childErr)
 	}, nil
-}
-
-// readRSS returns the resident set size of process pid, from
-// /proc/<pid>/status.
-func readRSS(pid int) (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for line := range bytes.Lines(status) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
-}
-
-// machineCPU returns the CPU time the whole machine has spent busy (not
-// idle nor waiting for I/O) and, of that, serving interrupts and softirqs
-// (on loopback, much of that is the TCP traffic of the run itself), from
-// /proc/stat.
-func machineCPU() (busy, irq time.Duration, err error) {
-	stat, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	line, _, _ := bytes.Cut(stat, []byte("\n"))
-	fields := strings.Fields(string(line))
-	// cpu user nice system idle iowait irq softirq steal …
-	if len(fields) < 8 || fields[0] != "cpu" {
-		return 0, 0, errors.New("malformed /proc/stat")
-	}
-	var ticks [8]int64
-	for i := 1; i < 8; i++ {
-		if ticks[i], err = strconv.ParseInt(fields[i], 10, 64); err != nil {
-			return 0, 0, err
-		}
-	}
-	userHZ := time.Second / 100
-	busy = time.Duration(ticks[1]+ticks[2]+ticks[3]+ticks[6]+ticks[7]) * userHZ
-	irq = time.Duration(ticks[6]+ticks[7]) * userHZ
-	return busy, irq, nil
-}
-
-// cpuTime returns the CPU time, user and system, that process pid has
-// used, from /proc/<pid>/stat.
-func cpuTime(pid int) (time.Duration, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: state is field 3, utime 14 and stime 15.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("malformed /proc stat")
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 13 {
-		return 0, errors.New("malformed /proc stat")
-	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		ticks += n
-	}
-	// Linux reports these in USER_HZ, 100 a second on every architecture
-	// Go supports.
-	return time.Duration(ticks) * (time.Second / 100), nil
 }

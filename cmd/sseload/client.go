@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/latency"
 )
 
 // connectTimeout bounds a subscriber's dial, request and first frame.
@@ -38,7 +40,7 @@ type clients struct {
 	addr    string
 	payload int
 	win     window
-	latency histogram
+	latency latency.Histogram
 
 	closing     atomic.Bool  // the run is closing the connections
 	alive       atomic.Int64 // subscribers connected and reading
@@ -249,7 +251,7 @@ func (s *subscriber) deliver(id uint64, hasID bool, ts int64, c *clients) {
 	}
 	switch {
 	case c.win.contains(ts):
-		c.latency.record(time.Duration(now - ts))
+		c.latency.Record(time.Duration(now - ts))
 		if s.events == 0 {
 			s.firstID = id
 		}

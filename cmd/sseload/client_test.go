@@ -73,7 +73,7 @@ func TestRead(t *testing.T) {
 			if s != tt.want {
 				t.Errorf("got  %+v\nwant %+v", s, tt.want)
 			}
-			if got := c.latency.count(); got != s.events {
+			if got := c.latency.Count(); got != s.events {
 				t.Errorf("%d latencies recorded for %d events", got, s.events)
 			}
 			if got, want := c.finished.Load(), int64(0); s.sawAfterWin {
@@ -101,7 +101,7 @@ func TestReadLatency(t *testing.T) {
 	stream := "id: 1\ndata: " + strconv.FormatInt(published, 10) + "\n\n"
 	_ = s.read(bufio.NewReader(strings.NewReader(stream)), c)
 	upper := time.Since(time.Unix(0, published))
-	if got := c.latency.maximum(); got < 50*time.Millisecond || got > upper {
+	if got := c.latency.Max(); got < 50*time.Millisecond || got > upper {
 		t.Fatalf("latency %v, want from 50ms to %v", got, upper)
 	}
 }

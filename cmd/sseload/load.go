@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/proc"
 )
 
 // fdReserve is the file descriptors a process needs besides its
@@ -16,7 +18,7 @@ const fdReserve = 64
 // measure runs the reference (if asked for) and the load, and returns the
 // result.
 func measure(ctx context.Context, cfg config, stderr io.Writer) (*Result, error) {
-	limit, err := raiseFileLimit()
+	limit, err := proc.RaiseFileLimit()
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +180,7 @@ func sampleLoad(ctx context.Context, ch *child, winStart, winEnd time.Time) (mid
 		if err := sleepUntil(ctx, t); err != nil {
 			return mid, 0, err
 		}
-		rss, err := readRSS(ch.pid())
+		rss, err := proc.RSS(ch.pid())
 		if err != nil {
 			return mid, 0, err
 		}
@@ -210,13 +212,13 @@ type cpuSample struct {
 // takeCPU samples the CPU time of the server child pid, of this process
 // and of the machine.
 func takeCPU(pid int) (s cpuSample, err error) {
-	if s.server, err = cpuTime(pid); err != nil {
+	if s.server, err = proc.CPUTime(pid); err != nil {
 		return s, err
 	}
-	if s.clients, err = cpuTime(os.Getpid()); err != nil {
+	if s.clients, err = proc.CPUTime(os.Getpid()); err != nil {
 		return s, err
 	}
-	s.busy, s.irq, err = machineCPU()
+	s.busy, s.irq, err = proc.MachineCPU()
 	return s, err
 }
 

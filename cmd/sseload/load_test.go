@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/proc"
 )
 
 // TestRun runs the load program for real, briefly: a server child and 200
@@ -141,7 +143,7 @@ func TestRunRejects(t *testing.T) {
 // more sockets than the file-descriptor limit allows fails at once,
 // saying so, rather than failing connections one by one.
 func TestRunRefusesMoreSubscribersThanFiles(t *testing.T) {
-	limit, err := raiseFileLimit()
+	limit, err := proc.RaiseFileLimit()
 	if err != nil {
 		t.Fatal(err)
 	}

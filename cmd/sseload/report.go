@@ -178,11 +178,11 @@ func (r *Result) tally(cl *clients, cpu cpuSample) {
 	h := &cl.latency
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	r.Latency = LatencyStats{
-		Count: h.count(),
-		P50Ms: ms(h.quantile(0.50)),
-		P90Ms: ms(h.quantile(0.90)),
-		P99Ms: ms(h.quantile(0.99)),
-		MaxMs: ms(h.maximum()),
+		Count: h.Count(),
+		P50Ms: ms(h.Quantile(0.50)),
+		P90Ms: ms(h.Quantile(0.90)),
+		P99Ms: ms(h.Quantile(0.99)),
+		MaxMs: ms(h.Max()),
 	}
 	r.CPU = CPUStats{
 		ServerS:    cpu.server.Seconds(),

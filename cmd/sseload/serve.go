@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginstream/ginstream/internal/proc"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
 )
@@ -102,7 +103,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if s.handler != handlerSSE && s.handler != handlerDirect && s.handler != handlerReference {
 		return fmt.Errorf("%w: unknown handler %q", errUsage, s.handler)
 	}
-	if _, err := raiseFileLimit(); err != nil {
+	if _, err := proc.RaiseFileLimit(); err != nil {
 		return err
 	}
 	// Only the hub's warnings (slow subscribers) are worth a line: the

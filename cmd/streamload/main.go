@@ -70,6 +70,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ginstream/ginstream/internal/proc"
 )
 
 func main() {
@@ -97,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	limit, err := raiseFileLimit()
+	limit, err := proc.RaiseFileLimit()
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/proc"
 )
 
 // sampleEvery is how often the sampler samples the demo.
@@ -22,7 +24,7 @@ type sample struct {
 func takeSample(ctx context.Context, d *demoProcess) (sample, error) {
 	s := sample{at: time.Now()}
 	var err error
-	if s.rss, err = readRSS(d.pid()); err != nil {
+	if s.rss, err = proc.RSS(d.pid()); err != nil {
 		return s, err
 	}
 	m, err := d.scrape(ctx)

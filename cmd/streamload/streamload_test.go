@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginstream/ginstream/internal/proc"
 	"github.com/ginstream/ginstream/internal/testscale"
 )
 
@@ -57,7 +58,7 @@ func demoBinary(t *testing.T) string {
 func TestScenarios(t *testing.T) {
 	bin := demoBinary(t)
 	cfg := testConfig()
-	if _, err := raiseFileLimit(); err != nil {
+	if _, err := proc.RaiseFileLimit(); err != nil {
 		t.Fatal(err)
 	}
 	for _, sc := range scenarios {

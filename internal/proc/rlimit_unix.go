@@ -1,12 +1,13 @@
 //go:build unix
 
-package main
+package proc
 
 import "syscall"
 
-// raiseFileLimit raises the soft limit on open files to the hard limit
-// and returns it, as cmd/sseload does.
-func raiseFileLimit() (uint64, error) {
+// RaiseFileLimit raises the soft limit on open files to the hard limit
+// and returns it. (Go's os package already does so at startup on Linux;
+// this makes the limit explicit, and known.)
+func RaiseFileLimit() (uint64, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, err

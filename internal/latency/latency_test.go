@@ -1,4 +1,4 @@
-package main
+package latency
 
 import (
 	"testing"
@@ -53,18 +53,18 @@ func TestHistogram(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h histogram
+			var h Histogram
 			for i := range tt.n {
-				h.record(tt.values(i))
+				h.Record(tt.values(i))
 			}
-			if h.count() != int64(tt.n) {
-				t.Errorf("count = %d, want %d", h.count(), tt.n)
+			if h.Count() != int64(tt.n) {
+				t.Errorf("count = %d, want %d", h.Count(), tt.n)
 			}
-			if h.maximum() != tt.max {
-				t.Errorf("maximum = %v, want %v", h.maximum(), tt.max)
+			if h.Max() != tt.max {
+				t.Errorf("maximum = %v, want %v", h.Max(), tt.max)
 			}
 			for q, exact := range tt.want {
-				got := h.quantile(q)
+				got := h.Quantile(q)
 				limit := min(exact+exact/32+time.Microsecond, tt.max)
 				if got < exact-time.Microsecond || got > limit {
 					t.Errorf("quantile(%v) = %v, want %v (up to %v)", q, got, exact, limit)
@@ -72,8 +72,8 @@ func TestHistogram(t *testing.T) {
 			}
 		})
 	}
-	var empty histogram
-	if got := empty.quantile(0.99); got != 0 {
+	var empty Histogram
+	if got := empty.Quantile(0.99); got != 0 {
 		t.Errorf("quantile of nothing = %v, want 0", got)
 	}
 }
@@ -92,7 +92,30 @@ func TestBuckets(t *testing.T) {
 		}
 		prev = b
 	}
-	if b := bucketOf(1 << 62); b >= histBuckets {
-		t.Fatalf("bucketOf(2^62) = %d, beyond the %d buckets", b, histBuckets)
+	if b := bucketOf(1 << 62); b >= buckets {
+		t.Fatalf("bucketOf(2^62) = %d, beyond the %d buckets", b, buckets)
+	}
+}
+
+// TestMerge: a merged histogram answers as one that recorded everything.
+func TestMerge(t *testing.T) {
+	var a, b, all Histogram
+	for i := range 1000 {
+		d := time.Duration(i) * 37 * time.Microsecond
+		all.Record(d)
+		if i%3 == 0 {
+			a.Record(d)
+		} else {
+			b.Record(d)
+		}
+	}
+	a.Merge(&b)
+	if a.Count() != all.Count() || a.Max() != all.Max() {
+		t.Fatalf("merged: %d latencies, max %v; want %d, %v", a.Count(), a.Max(), all.Count(), all.Max())
+	}
+	for _, q := range []float64{0.01, 0.5, 0.9, 0.99, 1} {
+		if a.Quantile(q) != all.Quantile(q) {
+			t.Errorf("quantile(%v) = %v merged, %v recorded at once", q, a.Quantile(q), all.Quantile(q))
+		}
 	}
 }
