@@ -13,7 +13,11 @@
 // memory. Package [github.com/ginstream/ginstream/sink] drains the buffer
 // into the response, flushing once per batch, ends the stream when the
 // client leaves or stalls, and turns every failure into an error status or
-// a detectably failed transfer.
+// a detectably failed transfer. For a producer that is idle most of the
+// time, such as a subscription to live events, sink.Writer.StreamInline
+// runs it on the handler's goroutine instead and writes each item as it
+// comes, with no buffer in between; package
+// [github.com/ginstream/ginstream/sse] streams Server-Sent Events that way.
 //
 // A handler that streams the numbers 1 to 100, one every 20 ms:
 //
