@@ -109,6 +109,11 @@ type Export struct {
 	// injection that CSV files have by default.
 	AllowFormulas bool
 
+	// Capacity bounds the rows read ahead of the client (see
+	// [sink.Writer] Capacity): the memory an export holds is about
+	// Capacity rows. Zero means DefaultExportCapacity.
+	Capacity int
+
 	// Limit, if not nil, caps the exports (and other streams sharing it)
 	// running at once; see [sink.Writer] Limit.
 	Limit *sink.Limit
@@ -128,6 +133,19 @@ type Export struct {
 	// Compress compresses the export with gzip or zstd when the client
 	// accepts it, flushing with every batch; see [sink.Writer] Compress.
 	Compress bool
+}
+
+// DefaultExportCapacity is the number of rows an Export reads ahead of the
+// client by default: enough for full 32 KiB batches of typical rows, and a
+// quarter of sink's default, since a row holds several strings.
+const DefaultExportCapacity = 256
+
+// capacity returns the rows read ahead of the client.
+func (e *Export) capacity() int {
+	if e.Capacity <= 0 {
+		return DefaultExportCapacity
+	}
+	return e.Capacity
 }
 
 // Export formats, as the format query parameter names them.
@@ -160,16 +178,16 @@ func (e *Export) Serve(c *gin.Context) {
 
 	if format == formatNDJSON {
 		w := sink.Writer[json.RawMessage]{
-			Encoder: sink.NDJSON[json.RawMessage]{},
-			Limit:   e.Limit, StallTimeout: e.StallTimeout, OnReport: e.OnReport, Logger: e.Logger,
+			Encoder: sink.NDJSON[json.RawMessage]{}, Capacity: e.capacity(),
+			Limit: e.Limit, StallTimeout: e.StallTimeout, OnReport: e.OnReport, Logger: e.Logger,
 			Compress: e.Compress,
 		}
 		w.Stream(c, e.objects)
 		return
 	}
 	w := sink.Writer[[]string]{
-		Encoder: sink.CSV{GuardFormulas: !e.AllowFormulas},
-		Limit:   e.Limit, StallTimeout: e.StallTimeout, OnReport: e.OnReport, Logger: e.Logger,
+		Encoder: sink.CSV{GuardFormulas: !e.AllowFormulas}, Capacity: e.capacity(),
+		Limit: e.Limit, StallTimeout: e.StallTimeout, OnReport: e.OnReport, Logger: e.Logger,
 		Compress: e.Compress,
 	}
 	w.Stream(c, e.records)
