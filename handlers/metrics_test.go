@@ -431,6 +431,11 @@ func TestMetricsRuntime(t *testing.T) {
 	if heapDuring < size || heapDuring < heapBefore+size/2 {
 		t.Errorf("go_memstats_heap_inuse_bytes = %d holding a %d-byte block (%d before): want the block counted", heapDuring, size, heapBefore)
 	}
+	runtime.GC() // the live heap is the last collection's
+	if live := checkExposition(t, metricsText(t, m))["go_gc_heap_live_bytes"]; live < size {
+		t.Errorf("go_gc_heap_live_bytes = %d after a GC, holding a %d-byte block: want the block counted", live, size)
+	}
+	runtime.KeepAlive(block)
 }
 
 // exposition returns what m.WriteTo writes, checking its byte count.

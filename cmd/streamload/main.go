@@ -33,7 +33,7 @@
 //     made alone before the load, the log against the demo's log file);
 //     the demo's RSS and Go heap, sampled every 250 ms, stay under a stated
 //     bound and flat (the peak of the hold's second half against its
-//     first); its goroutines return to their baseline afterwards; and it
+//     first, scaled by how many more streams ran at once); its goroutines return to their baseline afterwards; and it
 //     logs nothing at level ERROR. (With a shorter stall timeout on a
 //     machine whose cores are saturated, the demo also ends some streams
 //     whose clients are starved of CPU, as it should: they fail detectably,

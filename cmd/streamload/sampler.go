@@ -16,6 +16,7 @@ type sample struct {
 	at         time.Time
 	rss        int64 // VmRSS
 	heap       int64 // go_memstats_heap_inuse_bytes
+	live       int64 // go_gc_heap_live_bytes: live at the last GC
 	goroutines int64 // go_goroutines
 	active     int64 // ginstream_active_streams, all routes
 }
@@ -32,6 +33,7 @@ func takeSample(ctx context.Context, d *demoProcess) (sample, error) {
 		return s, err
 	}
 	s.heap = int64(m.sum("go_memstats_heap_inuse_bytes"))
+	s.live = int64(m.sum("go_gc_heap_live_bytes"))
 	s.goroutines = int64(m.sum("go_goroutines"))
 	s.active = int64(m.sum("ginstream_active_streams"))
 	return s, nil
@@ -94,6 +96,7 @@ func peak(samples []sample, from, to time.Time) (p sample, n int) {
 		n++
 		p.rss = max(p.rss, s.rss)
 		p.heap = max(p.heap, s.heap)
+		p.live = max(p.live, s.live)
 		p.goroutines = max(p.goroutines, s.goroutines)
 		p.active = max(p.active, s.active)
 	}
@@ -131,7 +134,7 @@ func baseline(ctx context.Context, d *demoProcess) (sample, error) {
 		if i == 0 || s.goroutines < b.goroutines {
 			b.goroutines = s.goroutines
 		}
-		b.rss, b.heap = max(b.rss, s.rss), max(b.heap, s.heap)
+		b.rss, b.heap, b.live = max(b.rss, s.rss), max(b.heap, s.heap), max(b.live, s.live)
 		if err := sleepCtx(ctx, sampleEvery); err != nil {
 			return b, err
 		}
