@@ -102,6 +102,36 @@ type Writer[T any] struct {
 // sees a failed transfer, never a clean end. Either way the error is logged,
 // recorded with c.Error, and returned in the report.
 func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Report {
+	return w.serve(c, func(s *session[T]) Report {
+		// The producers' context ends when the request's does, with a
+		// cause that says the client is gone.
+		req := c.Request.Context()
+		ctx, cancel := context.WithCancelCause(context.WithoutCancel(req))
+		defer cancel(nil)
+		watchDone := make(chan struct{})
+		stopWatch := context.AfterFunc(req, func() {
+			defer close(watchDone)
+			cancel(fmt.Errorf("%w: %w", ErrClientGone, context.Cause(req)))
+		})
+		defer func() {
+			if !stopWatch() {
+				<-watchDone // join the watcher's goroutine
+			}
+		}()
+		s.cancel = cancel
+		s.stream = generator.Start(ctx, generator.Options{Capacity: w.Capacity}, producers...)
+		s.budget = w.BatchBytes
+		if s.budget <= 0 {
+			s.budget = DefaultBatchBytes
+		}
+		return s.run()
+	})
+}
+
+// serve is what Stream and StreamInline share: it admits the stream past
+// the Limit, runs it on a new session, reports it and, as the last resort
+// of abort, panics with http.ErrAbortHandler once it is reported.
+func (w *Writer[T]) serve(c *gin.Context, run func(*session[T]) Report) Report {
 	start := time.Now()
 	if w.Limit != nil {
 		if !w.Limit.tryAcquire() {
@@ -109,41 +139,19 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 		}
 		defer w.Limit.release()
 	}
-	// The producers' context ends when the request's does, with a cause
-	// that says the client is gone.
-	req := c.Request.Context()
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(req))
-	defer cancel(nil)
-	watchDone := make(chan struct{})
-	stopWatch := context.AfterFunc(req, func() {
-		defer close(watchDone)
-		cancel(fmt.Errorf("%w: %w", ErrClientGone, context.Cause(req)))
-	})
-	defer func() {
-		if !stopWatch() {
-			<-watchDone // join the watcher's goroutine
-		}
-	}()
 	s := &session[T]{
-		w:      w,
-		c:      c,
-		rc:     http.NewResponseController(unwrap(c.Writer)),
-		cancel: cancel,
-		stream: generator.Start(ctx, generator.Options{Capacity: w.Capacity}, producers...),
-		stall:  w.StallTimeout,
-		budget: w.BatchBytes,
+		w:     w,
+		c:     c,
+		rc:    http.NewResponseController(unwrap(c.Writer)),
+		stall: w.StallTimeout,
 	}
 	if s.stall == 0 {
 		s.stall = DefaultStallTimeout
 	}
-	if s.budget <= 0 {
-		s.budget = DefaultBatchBytes
-	}
-	report := s.run()
+	report := run(s)
 	s.release()
 	r := w.finish(c, report, start)
 	if s.mustPanic {
-		// The last resort of abort, once the stream is reported.
 		panic(http.ErrAbortHandler)
 	}
 	return r
@@ -169,29 +177,7 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 // use, so the producer may call it from goroutines (or timers) that it
 // starts and joins before it returns.
 func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Report {
-	start := time.Now()
-	if w.Limit != nil {
-		if !w.Limit.tryAcquire() {
-			return w.finish(c, w.reject(c), start)
-		}
-		defer w.Limit.release()
-	}
-	s := &session[T]{
-		w:     w,
-		c:     c,
-		rc:    http.NewResponseController(unwrap(c.Writer)),
-		stall: w.StallTimeout,
-	}
-	if s.stall == 0 {
-		s.stall = DefaultStallTimeout
-	}
-	report := s.runInline(producer)
-	s.release()
-	r := w.finish(c, report, start)
-	if s.mustPanic {
-		panic(http.ErrAbortHandler)
-	}
-	return r
+	return w.serve(c, func(s *session[T]) Report { return s.runInline(producer) })
 }
 
 // runInline runs the producer of StreamInline and returns the report.
