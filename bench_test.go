@@ -251,7 +251,7 @@ func BenchmarkPipeline(b *testing.B) {
 		{"lines-int", func(c *gin.Context) { sink.Stream(c, sink.Lines[int]{}, generator.Count(items, 0)) }},
 		{"lines-string", func(c *gin.Context) { sink.Stream(c, sink.Lines[string]{}, generator.Slice(strs)) }},
 		{"bytes", func(c *gin.Context) { sink.Stream(c, sink.Bytes{}, generator.Slice(bufs)) }},
-		{"csv", func(c *gin.Context) { sink.Stream(c, sink.CSV{GuardFormulas: true}, generator.Slice(recs)) }},
+		{"csv", func(c *gin.Context) { sink.Stream(c, sink.CSV{}, generator.Slice(recs)) }},
 		{"ndjson", func(c *gin.Context) { sink.Stream(c, sink.NDJSON[row]{}, generator.Slice(rows)) }},
 	}
 	for _, tc := range cases {

@@ -155,7 +155,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // newWriter returns a Writer with enc that sends its reports to r and logs
 // nothing.
 func newWriter[T any](enc sink.Encoder[T], r reports) *sink.Writer[T] {
-	return &sink.Writer[T]{Encoder: enc, OnReport: r.hook, Logger: quiet}
+	return &sink.Writer[T]{Encoder: enc, Config: sink.Config{OnReport: r.hook, Logger: quiet}}
 }
 
 // probe watches the producers of one stream: how many items they yielded

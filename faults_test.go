@@ -148,8 +148,10 @@ func faultProducer[T any](plan faultPlan, item func(int) T, bad T, before func(c
 // streamWith streams the items of producer with enc and w's settings,
 // through Writer.StreamInline if plan says so, else Writer.Stream.
 func streamWith[T any](c *gin.Context, w sink.Writer[any], plan faultPlan, enc sink.Encoder[T], producer generator.Func[T]) {
-	tw := &sink.Writer[T]{Encoder: enc, Compress: w.Compress, OnReport: w.OnReport, Logger: w.Logger,
-		Capacity: w.Capacity, BatchBytes: w.BatchBytes}
+	tw := &sink.Writer[T]{Encoder: enc,
+		Capacity: w.Capacity, BatchBytes: w.BatchBytes,
+		Config: sink.Config{Compress: w.Compress, OnReport: w.OnReport, Logger: w.Logger},
+	}
 	if plan.inline {
 		tw.StreamInline(c, producer)
 	} else {
@@ -309,7 +311,7 @@ func TestProducerFaults(t *testing.T) {
 					return context.Cause(ctx)
 				}
 			}
-			w := sink.Writer[any]{Compress: plan.coding != "", OnReport: rep.hook, Logger: quiet, BatchBytes: 4 << 10}
+			w := sink.Writer[any]{BatchBytes: 4 << 10, Config: sink.Config{Compress: plan.coding != "", OnReport: rep.hook, Logger: quiet}}
 			faultEncoders[plan.encoder].stream(c, w, plan, before)
 		})
 		client, url := serve(t, p, engine)

@@ -108,7 +108,7 @@ func TestCompleteStream(t *testing.T) {
 	}, {
 		name: "lines of a reader",
 		stream: func(c *gin.Context, r reports) {
-			newWriter(sink.Lines[string]{}, r).Stream(c, generator.Lines(strings.NewReader(text), 0))
+			newWriter(sink.Lines[string]{}, r).Stream(c, generator.ReadLines(strings.NewReader(text), 0))
 		},
 		wantType:  "text/plain; charset=utf-8",
 		wantBody:  text + "\n",

@@ -17,9 +17,9 @@
 //	}
 //
 // [Start] runs one or more producers as goroutines of an errgroup feeding one
-// [Stream]. The consumer receives items in batches with [Stream.Next] (or
-// ranges over them with [Stream.All]) and always calls [Stream.Close], which
-// stops the producers and waits for them: every goroutine a Stream starts has
+// [Group]. The consumer receives items in batches with [Group.Next] (or
+// ranges over them with [Group.All]) and always calls [Group.Close], which
+// stops the producers and waits for them: every goroutine a Group starts has
 // ended when Close returns.
 //
 // # Errors and panics
@@ -33,7 +33,14 @@
 // # Sources
 //
 // Ready producers cover the usual sources: [Slice], [Seq] and [Seq2] for
-// values and iterators, [Count] for paced numbers, [Lines] for the lines of
-// an io.Reader, [Rows] for a database/sql cursor read one row at a time, and
-// [Merge] to fan several producers into one.
+// values and iterators, [Count] for paced numbers, [ReadChunks] for the
+// bytes of an io.Reader and [ReadLines] for its lines, [Follow] for a log
+// file as tail -F follows it, [Rows] for a database/sql cursor read one row
+// at a time, and [Merge] to fan several producers into one.
+//
+// # Items are not copied
+//
+// yield hands the item itself to the consumer, which may hold it until
+// after yield has returned: a producer must not change an item once it has
+// yielded it (see [Func]).
 package generator

@@ -53,7 +53,7 @@ func ExampleStart() {
 
 // All ranges over a stream's items. A failed stream ends with one pair
 // holding the error; breaking out of the loop stops the producers.
-func ExampleStream_All() {
+func ExampleGroup_All() {
 	errDisk := errors.New("disk full")
 	numbers := func(ctx context.Context, yield func(int) error) error {
 		for i := 1; i <= 3; i++ {
@@ -98,9 +98,9 @@ func ExampleCount() {
 
 // Lines yields the lines of a reader without their endings, and fails
 // rather than cut a line longer than its maximum.
-func ExampleLines() {
+func ExampleReadLines() {
 	text := "first\r\nsecond\n\nfourth, a line too long\nfifth\n"
-	s := generator.Start(context.Background(), generator.Options{}, generator.Lines(strings.NewReader(text), 10))
+	s := generator.Start(context.Background(), generator.Options{}, generator.ReadLines(strings.NewReader(text), 10))
 	for line, err := range s.All() {
 		if err != nil {
 			fmt.Println("error:", err)
@@ -181,4 +181,23 @@ func ExampleSeq2() {
 	// 1
 	// 2
 	// error: strconv.Atoi: parsing "three": invalid syntax
+}
+
+// ReadChunks streams any io.Reader, a file or a response body, in chunks:
+// Go's fs.createReadStream.
+func ExampleReadChunks() {
+	r := strings.NewReader("abcdefgh")
+	g := generator.Start(context.Background(), generator.Options{}, generator.ReadChunks(r, 3))
+	defer g.Close()
+	for chunk, err := range g.All() {
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Printf("%q\n", chunk)
+	}
+	// Output:
+	// "abc"
+	// "def"
+	// "gh"
 }

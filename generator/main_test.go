@@ -7,7 +7,7 @@ import (
 )
 
 // TestMain fails the package's tests if any goroutine outlives them: every
-// goroutine a Stream starts must have ended once its Close has returned.
+// goroutine a Group starts must have ended once its Close has returned.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }

@@ -75,7 +75,7 @@ func pgExec(t *testing.T, db *sql.DB, stmts ...string) {
 }
 
 // pgStart starts a stream bounded by pgTimeout and closes it when t ends.
-func pgStart[T any](t *testing.T, capacity int, p generator.Func[T]) *generator.Stream[T] {
+func pgStart[T any](t *testing.T, capacity int, p generator.Func[T]) *generator.Group[T] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), pgTimeout)
 	t.Cleanup(cancel)
@@ -86,7 +86,7 @@ func pgStart[T any](t *testing.T, capacity int, p generator.Func[T]) *generator.
 
 // pgReceive receives items until the stream ends and returns them with the
 // error that ended it (io.EOF at a clean end).
-func pgReceive[T any](s *generator.Stream[T], got []T) ([]T, error) {
+func pgReceive[T any](s *generator.Group[T], got []T) ([]T, error) {
 	var batch []T
 	for {
 		var err error

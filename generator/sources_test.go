@@ -20,7 +20,7 @@ import (
 // errRefused is what the yield of call returns once it stops accepting.
 var errRefused = errors.New("yield refused")
 
-// call runs a producer directly, without a Stream. Its yield accepts the
+// call runs a producer directly, without a Group. Its yield accepts the
 // first accept items (all of them if accept is negative) and then returns
 // errRefused. call returns the accepted items and the producer's error.
 func call[T any](ctx context.Context, p generator.Func[T], accept int) ([]T, error) {
@@ -328,7 +328,7 @@ func TestLines(t *testing.T) {
 		for _, rd := range readers {
 			t.Run(tt.name+"/"+rd.name, func(t *testing.T) {
 				r := rd.wrap(strings.NewReader(tt.input))
-				got, err := call(t.Context(), generator.Lines(r, tt.max), -1)
+				got, err := call(t.Context(), generator.ReadLines(r, tt.max), -1)
 				if !slices.Equal(got, tt.want) {
 					t.Errorf("Lines yielded %q, want %q", abbreviate(got), abbreviate(tt.want))
 				}
@@ -374,7 +374,7 @@ func TestLinesReaderError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := io.MultiReader(strings.NewReader(tt.data), iotest.ErrReader(errDisk))
-			got, err := call(t.Context(), generator.Lines(r, 0), -1)
+			got, err := call(t.Context(), generator.ReadLines(r, 0), -1)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Lines yielded %q, want %q", got, tt.want)
 			}
@@ -388,7 +388,7 @@ func TestLinesReaderError(t *testing.T) {
 }
 
 func TestLinesStopsWhenYieldFails(t *testing.T) {
-	got, err := call(t.Context(), generator.Lines(strings.NewReader("a\nb\nc\n"), 0), 1)
+	got, err := call(t.Context(), generator.ReadLines(strings.NewReader("a\nb\nc\n"), 0), 1)
 	if !slices.Equal(got, []string{"a"}) || err != errRefused {
 		t.Errorf("Lines yielded %q and returned %v; want [a] and %v", got, err, errRefused)
 	}
@@ -448,7 +448,7 @@ func TestMergeDeliversEveryItemInEachProducersOrder(t *testing.T) {
 
 // drainAtMost receives up to limit items and reports whether the stream
 // ended within them.
-func drainAtMost[T any](s *generator.Stream[T], limit int) (got []T, err error, ended bool) {
+func drainAtMost[T any](s *generator.Group[T], limit int) (got []T, err error, ended bool) {
 	var batch []T
 	for len(got) <= limit {
 		batch, err = s.Next(batch)

@@ -1,23 +1,12 @@
 package handlers
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"log/slog"
-	"math"
-	"net/http"
 	"path"
-	"reflect"
-	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -30,12 +19,12 @@ import (
 // cursor one at a time ([generator.Rows]) and written as they come, so
 // memory does not grow with the number of rows.
 //
-//	users := &handlers.Export{
+//	r.GET("/export/users.csv", handlers.Export{
 //		DB:       db,
 //		Query:    "SELECT id, name, email FROM users ORDER BY id",
 //		Filename: "users.csv",
-//	}
-//	r.GET("/export/users.csv", users.Serve)
+//		Config:   streams, // the app's sink.Config
+//	}.Handler())
 //
 // # Formats
 //
@@ -71,7 +60,7 @@ import (
 //     in base64 otherwise.
 //   - JSON and JSONB columns: the JSON itself in NDJSON, text in CSV.
 //   - Text: as it is. In CSV, a cell that a spreadsheet would evaluate as a
-//     formula gets a leading single quote (see [sink.CSV] GuardFormulas)
+//     formula gets a leading single quote (see [sink.CSV])
 //     unless AllowFormulas is set.
 //
 // # Failures
@@ -88,14 +77,14 @@ import (
 // pool (a restart, an idle timeout, pg_terminate_backend) is replaced
 // rather than failing the export, at the cost of one round trip.
 //
-// An Export is safe for concurrent use once set up; build one per request
-// when the query's arguments come from the request.
+// Handler checks the Export and returns its gin handler; it panics, as
+// chi does for a route registered wrong, if DB is nil or Query empty.
 type Export struct {
 	// DB is the database the query runs on. It must not be nil.
 	DB *sql.DB
 
 	// Query is the SQL query, in the driver's syntax, and Args its
-	// arguments.
+	// arguments. Query must not be empty.
 	Query string
 	Args  []any
 
@@ -106,7 +95,7 @@ type Export struct {
 	Filename string
 
 	// AllowFormulas turns off the guard against spreadsheet formula
-	// injection that CSV files have by default.
+	// injection that CSV files have by default (see sink.CSV).
 	AllowFormulas bool
 
 	// Capacity bounds the rows read ahead of the client (see
@@ -114,25 +103,8 @@ type Export struct {
 	// Capacity rows. Zero means DefaultExportCapacity.
 	Capacity int
 
-	// Limit, if not nil, caps the exports (and other streams sharing it)
-	// running at once; see [sink.Writer] Limit.
-	Limit *sink.Limit
-
-	// StallTimeout ends an export whose client has accepted nothing for
-	// this long. Zero means sink.DefaultStallTimeout; negative turns it
-	// off.
-	StallTimeout time.Duration
-
-	// OnReport, if not nil, is called with the report of every export (for
-	// metrics, such as [Metrics.OnReport]).
-	OnReport func(*gin.Context, sink.Report)
-
-	// Logger logs exports that do not complete. Nil means slog.Default().
-	Logger *slog.Logger
-
-	// Compress compresses the export with gzip or zstd when the client
-	// accepts it, flushing with every batch; see [sink.Writer] Compress.
-	Compress bool
+	// Config holds the settings every stream shares (see sink.Config).
+	sink.Config
 }
 
 // DefaultExportCapacity is the number of rows an Export reads ahead of the
@@ -140,57 +112,49 @@ type Export struct {
 // quarter of sink's default, since a row holds several strings.
 const DefaultExportCapacity = 256
 
-// capacity returns the rows read ahead of the client.
-func (e *Export) capacity() int {
-	if e.Capacity <= 0 {
-		return DefaultExportCapacity
-	}
-	return e.Capacity
-}
-
 // Export formats, as the format query parameter names them.
 const (
 	formatCSV    = "csv"
 	formatNDJSON = "ndjson"
 )
 
-// errNoColumns reports a query whose result has no columns, which neither
-// format can write.
-var errNoColumns = errors.New("handlers: the export query returns no columns")
-
-// Serve streams the query's rows to c in the format the request asks for.
-func (e *Export) Serve(c *gin.Context) {
-	format, ok := exportFormat(c)
-	if !ok {
-		return
+// Handler returns the gin handler that streams the query's rows in the
+// format each request asks for. It panics if DB is nil or Query is empty.
+func (e Export) Handler() gin.HandlerFunc {
+	switch {
+	case e.DB == nil:
+		panic("handlers: Export.DB is nil")
+	case strings.TrimSpace(e.Query) == "":
+		panic("handlers: Export.Query is empty")
 	}
-	name := e.Filename
-	if name == "" {
-		name = "export.csv"
+	if e.Capacity <= 0 {
+		e.Capacity = DefaultExportCapacity
 	}
-	if format == formatNDJSON {
-		if ext := path.Ext(name); strings.EqualFold(ext, ".csv") {
-			name = strings.TrimSuffix(name, ext)
+	csvName := cmp.Or(e.Filename, "export.csv")
+	ndjsonName := strings.TrimSuffix(csvName, path.Ext(csvName))
+	if !strings.EqualFold(path.Ext(csvName), ".csv") {
+		ndjsonName = csvName
+	}
+	ndjsonName += ".ndjson"
+	csvWriter := &sink.Writer[[]string]{Encoder: sink.CSV{AllowFormulas: e.AllowFormulas}, Capacity: e.Capacity, Config: e.Config}
+	ndjsonWriter := &sink.Writer[json.RawMessage]{Encoder: sink.NDJSON[json.RawMessage]{}, Capacity: e.Capacity, Config: e.Config}
+	return func(c *gin.Context) {
+		format, perr := choiceParam(c, "format", []string{formatCSV, formatNDJSON}, true)
+		switch {
+		case perr != nil:
+			badRequest(c, perr)
+			return
+		case format == "" && prefersNDJSON(c.GetHeader("Accept")):
+			format = formatNDJSON
 		}
-		name += ".ndjson"
-	}
-	Attachment(c, name)
-
-	if format == formatNDJSON {
-		w := sink.Writer[json.RawMessage]{
-			Encoder: sink.NDJSON[json.RawMessage]{}, Capacity: e.capacity(),
-			Limit: e.Limit, StallTimeout: e.StallTimeout, OnReport: e.OnReport, Logger: e.Logger,
-			Compress: e.Compress,
+		if format == formatNDJSON {
+			Attachment(c, ndjsonName)
+			ndjsonWriter.Stream(c, e.objects)
+			return
 		}
-		w.Stream(c, e.objects)
-		return
+		Attachment(c, csvName)
+		csvWriter.Stream(c, e.records)
 	}
-	w := sink.Writer[[]string]{
-		Encoder: sink.CSV{GuardFormulas: !e.AllowFormulas}, Capacity: e.capacity(),
-		Limit: e.Limit, StallTimeout: e.StallTimeout, OnReport: e.OnReport, Logger: e.Logger,
-		Compress: e.Compress,
-	}
-	w.Stream(c, e.records)
 }
 
 // records is the producer of a CSV export: the header row, then one record
@@ -221,382 +185,4 @@ func (e *Export) objects(ctx context.Context, yield func(json.RawMessage) error)
 	cur := &cursor{export: e}
 	defer cur.close()
 	return generator.Rows(cur.query, cur.object)(ctx, yield)
-}
-
-// exportFormat returns the format the request asks for. It answers 400 and
-// returns false if the format parameter names no format.
-func exportFormat(c *gin.Context) (string, bool) {
-	if err := malformedQuery(c); err != nil {
-		badFormat(c, "", fmt.Sprintf("the query string is malformed (%v), so query parameter %q cannot be read", err, "format"))
-		return "", false
-	}
-	raw, ok := c.GetQuery("format")
-	switch {
-	case !ok && prefersNDJSON(c.GetHeader("Accept")):
-		return formatNDJSON, true
-	case !ok:
-		return formatCSV, true
-	case strings.EqualFold(raw, formatCSV):
-		return formatCSV, true
-	case strings.EqualFold(raw, formatNDJSON):
-		return formatNDJSON, true
-	}
-	badFormat(c, raw, fmt.Sprintf("query parameter %q must be %q or %q", "format", formatCSV, formatNDJSON))
-	return "", false
-}
-
-// badFormat answers 400 with a JSON error about the format parameter, in
-// the form of a ParamError with the allowed values in place of a range.
-func badFormat(c *gin.Context, value, msg string) {
-	_ = c.Error(errors.New(msg))
-	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{
-		"parameter": "format",
-		"value":     shorten(value),
-		"allowed":   []string{formatCSV, formatNDJSON},
-		"error":     msg,
-	})
-}
-
-// prefersNDJSON reports whether an Accept header ranks NDJSON
-// (application/x-ndjson, or application/json) above CSV (text/csv). Each is
-// ranked by the quality of the most specific media range matching it.
-func prefersNDJSON(accept string) bool {
-	if accept == "" {
-		return false
-	}
-	ndjson := max(quality(accept, "application", "x-ndjson"), quality(accept, "application", "json"))
-	return ndjson > quality(accept, "text", "csv")
-}
-
-// quality returns the quality (0 to 1) that an Accept header gives the
-// media type typ/sub: that of the most specific range matching it (typ/sub,
-// then typ/*, then */*), or 0 if none does.
-func quality(accept, typ, sub string) float64 {
-	q, specificity := 0.0, 0
-	for r := range strings.SplitSeq(accept, ",") {
-		mediaRange, params, _ := strings.Cut(r, ";")
-		rt, rs, _ := strings.Cut(strings.TrimSpace(mediaRange), "/")
-		s := 0
-		switch {
-		case strings.EqualFold(rt, typ) && strings.EqualFold(rs, sub):
-			s = 3
-		case strings.EqualFold(rt, typ) && rs == "*":
-			s = 2
-		case rt == "*" && rs == "*":
-			s = 1
-		}
-		if s <= specificity {
-			continue
-		}
-		rq, ok := rangeQuality(params)
-		if !ok {
-			continue // a malformed range counts as absent
-		}
-		q, specificity = rq, s
-	}
-	return q
-}
-
-// rangeQuality returns the q parameter of a media range's parameters, 1
-// if it has none; false if it is malformed.
-func rangeQuality(params string) (float64, bool) {
-	for p := range strings.SplitSeq(params, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if !strings.EqualFold(strings.TrimSpace(k), "q") {
-			continue
-		}
-		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || !(q >= 0 && q <= 1) {
-			return 0, false
-		}
-		return q, true
-	}
-	return 1, true
-}
-
-// cursor reads the rows of one run of an Export's query and converts them.
-type cursor struct {
-	export *Export
-	conn   *sql.Conn  // the connection the query runs on; nil before it
-	names  []string   // the column names
-	kinds  []kind     // how to write each column
-	values []any      // the current row, as the driver returned it
-	dest   []any      // pointers to values, for Scan
-	enc    jsonBuffer // for object
-}
-
-// kind says how to write the values of a column, where its type matters.
-type kind uint8
-
-const (
-	plain    kind = iota // by the value's Go type
-	binary               // bytes in base64, always
-	float32s             // floating point, in single precision
-	date                 // times as dates
-	numeric              // text of digits, a JSON number
-	boolean              // 0 and 1 as false and true
-	jsonText             // JSON, embedded as such in NDJSON
-)
-
-// query runs the export's query on a live connection (see liveConn) and
-// learns its columns.
-func (cur *cursor) query(ctx context.Context) (*sql.Rows, error) {
-	e := cur.export
-	conn, err := liveConn(ctx, e.DB)
-	if err != nil {
-		return nil, err
-	}
-	cur.conn = conn
-	rows, err := conn.QueryContext(ctx, e.Query, e.Args...)
-	if err != nil {
-		return nil, err
-	}
-	types, err := rows.ColumnTypes()
-	if err == nil && len(types) == 0 {
-		err = errNoColumns
-	}
-	if err != nil {
-		rows.Close()
-		return nil, err
-	}
-	cur.names = make([]string, len(types))
-	cur.kinds = make([]kind, len(types))
-	cur.values = make([]any, len(types))
-	cur.dest = make([]any, len(types))
-	for i, t := range types {
-		cur.names[i] = t.Name()
-		cur.kinds[i] = kindOf(t)
-		cur.dest[i] = &cur.values[i]
-	}
-	return rows, nil
-}
-
-// close returns the cursor's connection to the pool, once the rows are
-// closed.
-func (cur *cursor) close() {
-	if cur.conn != nil {
-		_ = cur.conn.Close()
-	}
-}
-
-// liveConn returns a connection of db that answers a ping. A connection
-// that the database dropped while it was idle in the pool (a restart, an
-// idle timeout, pg_terminate_backend) would otherwise fail the query run on
-// it, and so the export, although nothing is wrong any more: pgx, for one,
-// checks only connections idle for more than a second before handing them
-// out. A driver's Ping reports such a connection as driver.ErrBadConn, and
-// database/sql then discards it: liveConn tries the next, as many times as
-// the pool had connections. It costs one round trip to the database per
-// export.
-func liveConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
-	tries := db.Stats().OpenConnections + 1
-	for {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err = conn.PingContext(ctx); err == nil {
-			return conn, nil
-		}
-		_ = conn.Close()
-		if tries--; tries == 0 || !errors.Is(err, driver.ErrBadConn) {
-			return nil, err
-		}
-	}
-}
-
-// kindOf tells from a column's type how to write its values.
-func kindOf(t *sql.ColumnType) kind {
-	name, _, _ := strings.Cut(strings.ToUpper(t.DatabaseTypeName()), "(")
-	switch name = strings.TrimSpace(name); {
-	case name == "BYTEA", strings.Contains(name, "BLOB"), strings.Contains(name, "BINARY"):
-		return binary
-	case name == "DATE":
-		return date
-	case name == "NUMERIC", name == "DECIMAL":
-		return numeric
-	case name == "BOOL", name == "BOOLEAN":
-		return boolean
-	case name == "JSON", name == "JSONB":
-		return jsonText
-	case t.ScanType() == reflect.TypeFor[float32]():
-		return float32s
-	}
-	return plain
-}
-
-// scan reads the current row into cur.values.
-func (cur *cursor) scan(rows *sql.Rows) error {
-	clear(cur.values)
-	return rows.Scan(cur.dest...)
-}
-
-// record returns the current row as a CSV record.
-func (cur *cursor) record(rows *sql.Rows) ([]string, error) {
-	if err := cur.scan(rows); err != nil {
-		return nil, err
-	}
-	record := make([]string, len(cur.values))
-	for i, v := range cur.values {
-		record[i] = text(v, cur.kinds[i])
-	}
-	return record, nil
-}
-
-// object returns the current row as a JSON object.
-func (cur *cursor) object(rows *sql.Rows) (json.RawMessage, error) {
-	if err := cur.scan(rows); err != nil {
-		return nil, err
-	}
-	b := &cur.enc
-	b.buf.Reset()
-	b.buf.WriteByte('{')
-	for i, v := range cur.values {
-		if i > 0 {
-			b.buf.WriteByte(',')
-		}
-		if err := b.encode(cur.names[i]); err != nil {
-			return nil, err
-		}
-		b.buf.WriteByte(':')
-		if err := b.encode(jsonValue(v, cur.kinds[i])); err != nil {
-			return nil, fmt.Errorf("column %q: %w", cur.names[i], err)
-		}
-	}
-	b.buf.WriteByte('}')
-	return bytes.Clone(b.buf.Bytes()), nil
-}
-
-// text returns the CSV text of a value of a column of kind k.
-func text(v any, k kind) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []byte:
-		if k != binary && utf8.Valid(v) {
-			return string(v)
-		}
-		return base64.StdEncoding.EncodeToString(v)
-	case int64:
-		if k == boolean && (v == 0 || v == 1) {
-			return strconv.FormatBool(v == 1)
-		}
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return formatFloat(v, k)
-	case bool:
-		return strconv.FormatBool(v)
-	case time.Time:
-		if k == date && isMidnight(v) {
-			return v.Format(time.DateOnly)
-		}
-		return v.UTC().Format(time.RFC3339Nano)
-	}
-	return fmt.Sprint(v)
-}
-
-// jsonValue returns the value to encode as JSON for a value of a column of
-// kind k.
-func jsonValue(v any, k kind) any {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case string:
-		switch {
-		case k == numeric && isJSONNumber(v):
-			return json.Number(v)
-		case k == jsonText && json.Valid([]byte(v)):
-			return json.RawMessage(v)
-		}
-		return v
-	case []byte:
-		if k == jsonText && json.Valid(v) {
-			return json.RawMessage(v)
-		}
-		return text(v, k)
-	case int64:
-		if k == boolean && (v == 0 || v == 1) {
-			return v == 1
-		}
-		return v
-	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return formatFloat(v, k)
-		}
-		return json.Number(formatFloat(v, k))
-	case bool:
-		return v
-	case time.Time:
-		return text(v, k)
-	}
-	return v
-}
-
-// formatFloat formats a float as encoding/json (and JavaScript) do: the
-// shortest digits that read back as v, without exponent from 1e-6 to 1e21.
-func formatFloat(v float64, k kind) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "Infinity"
-	case math.IsInf(v, -1):
-		return "-Infinity"
-	}
-	bits := 64
-	if k == float32s {
-		bits = 32
-	}
-	f, abs := byte('f'), math.Abs(v)
-	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) ||
-		bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
-		f = 'e'
-	}
-	b := strconv.AppendFloat(make([]byte, 0, 24), v, f, -1, bits)
-	if f == 'e' {
-		// Clean up e-09 to e-9, as encoding/json does.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return string(b)
-}
-
-// isMidnight reports whether t has no time of day.
-func isMidnight(t time.Time) bool {
-	h, m, s := t.Clock()
-	return h == 0 && m == 0 && s == 0 && t.Nanosecond() == 0
-}
-
-// isJSONNumber reports whether s is a number in JSON's syntax.
-func isJSONNumber(s string) bool {
-	isDigit := func(b byte) bool { return b >= '0' && b <= '9' }
-	// Of the valid JSON texts, only numbers start with '-' or a digit and
-	// end with a digit.
-	return s != "" && (s[0] == '-' || isDigit(s[0])) && isDigit(s[len(s)-1]) && json.Valid([]byte(s))
-}
-
-// jsonBuffer encodes JSON values into a reused buffer.
-type jsonBuffer struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-// encode appends the JSON encoding of v to the buffer, without HTML
-// escaping.
-func (b *jsonBuffer) encode(v any) error {
-	if b.enc == nil {
-		b.enc = json.NewEncoder(&b.buf)
-		b.enc.SetEscapeHTML(false)
-	}
-	n := b.buf.Len()
-	if err := b.enc.Encode(v); err != nil {
-		b.buf.Truncate(n)
-		return err
-	}
-	b.buf.Truncate(b.buf.Len() - 1) // Encode's line feed
-	return nil
 }

@@ -324,7 +324,7 @@ func TestRandomDisconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	tail := &handlers.Tail{Path: tailPath, PollInterval: 5 * time.Millisecond,
-		Writer: sink.Writer[string]{OnReport: tr.hook, Logger: logger}}
+		Writer: sink.Writer[string]{Config: sink.Config{OnReport: tr.hook, Logger: logger}}}
 	engine.GET("/tail", tail.Serve)
 	targets = append(targets, disconnectTarget{name: "Tail", route: "/tail", path: "/tail?lines=2000",
 		body: history.Bytes(), endless: true, reports: true})
@@ -336,7 +336,7 @@ func TestRandomDisconnects(t *testing.T) {
 		writeInPieces(w, proxyBody)
 	}, 0)
 	proxy := &handlers.Proxy{URL: up.URL, Client: proxyClient(t, 0),
-		Writer: sink.Writer[[]byte]{OnReport: tr.hook, Logger: logger}}
+		Writer: sink.Writer[[]byte]{Config: sink.Config{OnReport: tr.hook, Logger: logger}}}
 	engine.GET("/proxy", proxy.Serve)
 	targets = append(targets, disconnectTarget{name: "Proxy", route: "/proxy", path: "/proxy",
 		header: http.Header{"Accept-Encoding": {"identity"}}, body: proxyBody, reports: true})
@@ -354,7 +354,7 @@ func TestRandomDisconnects(t *testing.T) {
 
 	// Events: a client resuming from the first of 300 events gets the
 	// other 299 replayed, then waits for more.
-	sseWriter := sse.Writer{Heartbeat: -1, Sink: sink.Writer[sse.Frame]{OnReport: tr.hook, Logger: logger}}
+	sseWriter := sse.Writer{Heartbeat: -1, Config: sink.Config{OnReport: tr.hook, Logger: logger}}
 	retry := fmt.Appendf(nil, "retry: %d\n\n", sse.DefaultRetry.Milliseconds())
 	hub := &sse.MemHub{}
 	t.Cleanup(func() { hub.Close() })
@@ -740,8 +740,7 @@ func TestProxyUpstreamFaults(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				reports := make(chan sink.Report, 4)
 				writer := sink.Writer[[]byte]{
-					OnReport: func(_ *gin.Context, r sink.Report) { reports <- r },
-					Logger:   quiet,
+					Config: sink.Config{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet},
 				}
 				engine := gin.New()
 				if recovery {
@@ -1127,7 +1126,7 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 				}
 				reports := make(chan sink.Report, 1)
 				tail := &handlers.Tail{Path: path, PollInterval: 5 * time.Millisecond,
-					Writer: sink.Writer[string]{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet}}
+					Writer: sink.Writer[string]{Config: sink.Config{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet}}}
 				engine := gin.New()
 				engine.GET("/logs", tail.Serve)
 				client, base := loopback.Serve(t, v.http2, engine, 16<<10)

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -32,11 +31,13 @@ import (
 //	reports, err := os.OpenRoot("data/reports")
 //	if err != nil { ... }
 //	defer reports.Close() // after the server has stopped
-//	files := handlers.Files{Root: reports}
-//	r.GET("/reports/:name", files.Serve)
-//	r.HEAD("/reports/:name", files.Serve)
+//	files := handlers.Files{Root: reports}.Handler()
+//	r.GET("/reports/:name", files)
+//	r.HEAD("/reports/:name", files)
 //
-// The name is taken from the route parameter and must be a clean
+// The name is the value of the route's last parameter (:name above, or a
+// catch-all such as *path, which reaches files in subdirectories; its
+// leading slash is ignored), and must be a clean
 // slash-separated path inside Root (see io/fs.ValidPath), without
 // backslashes or NUL bytes. Anything else — "..", an absolute path, a
 // symbolic link leading out of Root, a directory, a missing file — is
@@ -54,35 +55,32 @@ import (
 // the status and size for gin's logger. When a middleware has replaced
 // c.Writer (to compress, say), Serve writes through that writer instead.
 type Files struct {
-	// Root is the directory served; Serve panics if it is nil. Nothing
-	// outside it is ever opened, whatever the name or the symbolic links
-	// in it. The caller owns Root and closes it once the server has
-	// stopped.
+	// Root is the directory served. It must not be nil. Nothing outside
+	// it is ever opened, whatever the name or the symbolic links in it.
+	// The caller owns Root and closes it once the server has stopped.
 	Root *os.Root
-
-	// Param is the name of the route parameter holding the file's path in
-	// Root: "name" when empty. Serve panics if the route has no such
-	// parameter. A catch-all parameter (/files/*path) reaches files in
-	// subdirectories; the leading slash of its value is ignored.
-	Param string
 
 	// Attachment makes browsers download the file, under its base name,
 	// instead of displaying it (see [Attachment]).
 	Attachment bool
 }
 
-// Serve answers c with the file its route parameter names; see [Files].
-// Register it for GET and HEAD.
-func (f Files) Serve(c *gin.Context) {
+// Handler returns the gin handler that answers a request with the file its
+// route's last parameter names; see [Files]. Register it for GET and HEAD.
+// Handler panics if Root is nil.
+func (f Files) Handler() gin.HandlerFunc {
 	if f.Root == nil {
 		panic("handlers: Files.Root is nil")
 	}
-	param := cmp.Or(f.Param, "name")
-	name, ok := c.Params.Get(param)
-	if !ok {
-		panic(fmt.Sprintf("handlers: Files: route %q has no parameter %q", c.FullPath(), param))
+	return f.serve
+}
+
+// serve answers c with the file its route's last parameter names.
+func (f Files) serve(c *gin.Context) {
+	var name string
+	if n := len(c.Params); n > 0 {
+		name = strings.TrimPrefix(c.Params[n-1].Value, "/")
 	}
-	name = strings.TrimPrefix(name, "/")
 
 	file, info, err := f.open(name)
 	if err != nil {

@@ -12,10 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/ginstream/ginstream/generator"
-	"github.com/ginstream/ginstream/sink"
 )
 
 // Defaults for [Follow] and [Tail].
@@ -120,52 +117,6 @@ func Follow(path string, opts FollowOptions) generator.Func[string] {
 			timer.Reset(interval)
 		}
 	}
-}
-
-// Tail is a gin handler that follows a log file with [Follow] and streams
-// its lines as text, one per line. The zero values of its fields are the
-// defaults; Path must be set.
-//
-//	logs := &handlers.Tail{Path: "/var/log/app.log"}
-//	r.GET("/stream/logs", logs.Serve)
-type Tail struct {
-	// Path is the file to follow. It comes from the server's
-	// configuration; nothing in the request changes it.
-	Path string
-
-	// MaxLine and PollInterval are those of FollowOptions.
-	MaxLine      int
-	PollInterval time.Duration
-
-	// Writer configures the stream: stall timeout, admission limit,
-	// report hook, logger. A nil Encoder means sink.Lines[string].
-	Writer sink.Writer[string]
-
-	fsys fileSystem // as in FollowOptions
-}
-
-// Serve streams the file's last ?lines= lines (DefaultTailLines when the
-// parameter is absent; 0 to MaxTailLines, anything else is answered 400
-// by [IntQuery]), then each line appended to it, until the client leaves.
-// A missing file is answered 404.
-//
-// The response starts with its first line: a client asking for ?lines=0
-// of a quiet file waits for the headers until a line is written.
-func (t *Tail) Serve(c *gin.Context) {
-	lines, ok := IntQuery(c, "lines", DefaultTailLines, 0, MaxTailLines)
-	if !ok {
-		return
-	}
-	w := t.Writer
-	if w.Encoder == nil {
-		w.Encoder = sink.Lines[string]{}
-	}
-	w.Stream(c, Follow(t.Path, FollowOptions{
-		Lines:        int(lines),
-		MaxLine:      t.MaxLine,
-		PollInterval: t.PollInterval,
-		fsys:         t.fsys,
-	}))
 }
 
 // Sizes of Follow's buffers.

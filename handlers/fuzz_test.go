@@ -219,7 +219,7 @@ func FuzzEventsQuery(f *testing.F) {
 	}
 	hub := &sse.MemHub{}
 	defer hub.Close()
-	writer := sse.Writer{Heartbeat: -1, Sink: sink.Writer[sse.Frame]{Logger: hostileQuiet}}
+	writer := sse.Writer{Heartbeat: -1, Config: sink.Config{Logger: hostileQuiet}}
 	events := &Events{Hub: hub, Topics: []string{"news", "alerts"}, Writer: writer}
 	logs := &LogEvents{Hub: hub, Topic: "logs", Recent: 5, Writer: writer}
 	for i := range 3 { // lines for LogEvents to start with, as its Run does

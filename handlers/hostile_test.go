@@ -421,7 +421,7 @@ func TestHostileCSVHeaderRow(t *testing.T) {
 func hostileStreams(t *testing.T) (*gin.Engine, *sse.MemHub) {
 	t.Helper()
 	hub := &sse.MemHub{}
-	writer := sse.Writer{Heartbeat: -1, Sink: sink.Writer[sse.Frame]{Logger: hostileQuiet}}
+	writer := sse.Writer{Heartbeat: -1, Config: sink.Config{Logger: hostileQuiet}}
 	logs := &LogEvents{Hub: hub, Topic: "logs", Recent: 10, Writer: writer}
 	for i := range 3 {
 		e, err := hub.Publish(t.Context(), "logs", sse.Event{Data: "line " + strconv.Itoa(i)})

@@ -40,7 +40,7 @@ import (
 // requests. Wire it in three places:
 //
 //	m := new(handlers.Metrics)
-//	w := &sink.Writer[int]{Encoder: sink.Lines[int]{}, OnReport: m.OnReport}
+//	w := &sink.Writer[int]{Encoder: sink.Lines[int]{}, Config: sink.Config{OnReport: m.OnReport}}
 //	r.GET("/stream/numbers", m.Track, func(c *gin.Context) { w.Stream(c, producer) })
 //	r.GET("/metrics", gin.WrapH(m))
 //

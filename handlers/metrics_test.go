@@ -30,7 +30,7 @@ func metricsServer(t *testing.T, m *handlers.Metrics, routes func(r *gin.Engine,
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	w := &sink.Writer[int]{Encoder: sink.Lines[int]{}, OnReport: m.OnReport, Logger: slog.New(slog.DiscardHandler)}
+	w := &sink.Writer[int]{Encoder: sink.Lines[int]{}, Config: sink.Config{OnReport: m.OnReport, Logger: slog.New(slog.DiscardHandler)}}
 	routes(r, w)
 	r.GET("/metrics", gin.WrapH(m))
 	srv := httptest.NewServer(r)

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"log/slog"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,7 +12,7 @@ import (
 // Numbers streams the numbers 1, 2, … count as lines of text, interval
 // milliseconds apart — the Koa tutorial's /stream/numbers:
 //
-//	r.GET("/stream/numbers", (&handlers.Numbers{}).Serve)
+//	r.GET("/stream/numbers", handlers.Numbers{Config: streams}.Handler())
 //
 // The query parameters count (default 100, from 1 to 1,000,000,000) and
 // interval (default 20, from 0 to 60,000; 0 sends them as fast as the
@@ -23,42 +22,27 @@ import (
 // cannot parse (more than 10,000 parameters, a bad escape, a semicolon),
 // which would otherwise lose the parameters silently.
 //
-// The zero value is ready to use, and a Numbers is safe for concurrent use.
+// The zero value is ready to use.
 type Numbers struct {
-	// Limit, if not nil, caps the streams (of this and other handlers
-	// sharing it) running at once; see [sink.Writer] Limit.
-	Limit *sink.Limit
-
-	// StallTimeout ends a stream whose client has accepted nothing for this
-	// long. Zero means sink.DefaultStallTimeout; negative turns it off.
-	StallTimeout time.Duration
-
-	// OnReport, if not nil, is called with the report of every stream (for
-	// metrics, such as [Metrics.OnReport]).
-	OnReport func(*gin.Context, sink.Report)
-
-	// Logger logs streams that do not complete. Nil means slog.Default().
-	Logger *slog.Logger
-
-	// Compress compresses the stream with gzip or zstd when the client
-	// accepts it, flushing with every batch; see [sink.Writer] Compress.
-	Compress bool
+	// Config holds the settings every stream shares (see sink.Config).
+	sink.Config
 }
 
-// Serve streams the numbers the request asks for.
-func (n *Numbers) Serve(c *gin.Context) {
-	count, ok := IntQuery(c, "count", 100, 1, 1_000_000_000)
-	if !ok {
-		return
+// Handler returns the gin handler that streams the numbers a request asks
+// for.
+func (n Numbers) Handler() gin.HandlerFunc {
+	w := &sink.Writer[int]{Encoder: sink.Lines[int]{}, Config: n.Config}
+	return func(c *gin.Context) {
+		count, err := intParam(c, "count", 100, 1, 1_000_000_000)
+		if err != nil {
+			badRequest(c, err)
+			return
+		}
+		interval, err := intParam(c, "interval", 20, 0, 60_000)
+		if err != nil {
+			badRequest(c, err)
+			return
+		}
+		w.Stream(c, generator.Count(int(count), time.Duration(interval)*time.Millisecond))
 	}
-	interval, ok := IntQuery(c, "interval", 20, 0, 60_000)
-	if !ok {
-		return
-	}
-	w := sink.Writer[int]{
-		Encoder: sink.Lines[int]{},
-		Limit:   n.Limit, StallTimeout: n.StallTimeout, OnReport: n.OnReport, Logger: n.Logger,
-		Compress: n.Compress,
-	}
-	w.Stream(c, generator.Count(int(count), time.Duration(interval)*time.Millisecond))
 }

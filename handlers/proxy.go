@@ -19,32 +19,28 @@ import (
 	"github.com/ginstream/ginstream/sink"
 )
 
-// Defaults for the zero values of [Proxy]'s fields.
-const (
-	// DefaultProxyHeaderTimeout is how long a Proxy waits for the
-	// upstream's response headers.
-	DefaultProxyHeaderTimeout = 30 * time.Second
-	// DefaultProxyCapacity is how many chunks of up to 32 KiB a Proxy
-	// buffers between the upstream and the client: a stream then holds
-	// at most 2×8+1 chunks (about 0.5 MiB), however slow its client.
-	DefaultProxyCapacity = 8
-)
+// DefaultResponseHeaderTimeout is how long a [Proxy] waits for the
+// upstream's response headers when its ResponseHeaderTimeout is zero.
+const DefaultResponseHeaderTimeout = 30 * time.Second
 
 // ErrUpstreamTimeout reports an upstream that sent no response headers
-// within the Proxy's HeaderTimeout; the client gets 504 Gateway Timeout.
+// within the Proxy's ResponseHeaderTimeout; the client gets 504 Gateway
+// Timeout.
 var ErrUpstreamTimeout = errors.New("handlers: proxy: no response headers from upstream in time")
 
-// Proxy is a gin handler that streams the response of one upstream URL to
-// the client, at the pace the client reads: when the client stops
-// reading, the proxy stops reading the upstream, whose writes then block.
-// The zero values of its fields are the defaults; URL must be set.
+// Proxy streams the response of one upstream URL to the client, at the
+// pace the client reads: when the client stops reading, the proxy stops
+// reading the upstream, whose writes then block. A stream holds at most
+// 2×sink.DefaultChunkCapacity+1 chunks of up to 32 KiB (about 0.5 MiB),
+// however slow its client. The zero values of its fields are the
+// defaults; URL must be set.
 //
-//	numbers := &handlers.Proxy{URL: "http://localhost:8080/stream/numbers"}
-//	r.GET("/proxy/numbers", numbers.Serve)
+//	r.GET("/proxy/numbers", handlers.Proxy{URL: "http://localhost:8080/stream/numbers", Config: streams}.Handler())
 type Proxy struct {
 	// URL is the upstream's absolute URL, from the server's
 	// configuration. Nothing in the request changes it — not the host,
 	// the path or the query — so clients cannot aim the proxy elsewhere.
+	// It must be an absolute http or https URL.
 	URL string
 
 	// Client sends the upstream requests. Nil means a client on
@@ -53,17 +49,15 @@ type Proxy struct {
 	// response, body included: leave it zero for long streams.
 	Client *http.Client
 
-	// HeaderTimeout bounds the wait for the upstream's response headers;
-	// past it the client gets 504 Gateway Timeout. Zero means
-	// DefaultProxyHeaderTimeout; a negative value means no limit.
-	HeaderTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for the upstream's response
+	// headers; past it the client gets 504 Gateway Timeout. Zero means
+	// DefaultResponseHeaderTimeout; a negative value means no limit.
+	ResponseHeaderTimeout time.Duration
 
-	// Writer configures the stream: stall timeout, admission limit,
-	// report hook, logger. A nil Encoder means sink.Bytes, a zero
-	// Capacity DefaultProxyCapacity. The Encoder must not keep the
-	// chunks it is given once Append has returned: their memory is
-	// reused.
-	Writer sink.Writer[[]byte]
+	// Config holds the settings every stream shares (see sink.Config).
+	// Compress leaves an upstream body that is compressed already as it
+	// is.
+	sink.Config
 }
 
 // forwardedHeaders are the request headers passed on to the upstream:
@@ -90,41 +84,42 @@ var defaultProxyClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// Serve sends a GET request to the upstream with the client's Accept,
-// Accept-Encoding, Accept-Language, Range and conditional headers, and
-// streams the response back: its status, its end-to-end headers (not the
-// hop-by-hop ones, nor Content-Length: the stream is chunked), unchanged
-// (a Location too), and its body as it is, still compressed if it was
-// (Content-Encoding is passed on; a client that sent no Accept-Encoding
-// gets an identity body). Trailers are dropped.
+// Handler returns the gin handler that sends a GET request to the
+// upstream with the client's Accept, Accept-Encoding, Accept-Language,
+// Range and conditional headers, and streams the response back: its
+// status, its end-to-end headers (not the hop-by-hop ones, nor
+// Content-Length: the stream is chunked), unchanged (a Location too), and
+// its body as it is, still compressed if it was (Content-Encoding is passed
+// on; a client that sent no Accept-Encoding gets an identity body).
+// Trailers are dropped. Handler panics if URL is not an absolute http or
+// https URL.
 //
 // The upstream request is cancelled as soon as the stream ends early: the
 // client leaves, stalls, or the stream fails. An upstream that cannot be
 // reached, or fails before the first byte of its body, is answered 502 Bad
-// Gateway (504 Gateway Timeout for a timeout) with a one-line message; one
-// that fails after it gives the client a failed transfer (see package
-// sink). Every outcome is reported through the Writer.
-func (p *Proxy) Serve(c *gin.Context) {
-	w := p.Writer
-	if w.Encoder == nil {
-		w.Encoder = sink.Bytes{}
+// Gateway (504 Gateway Timeout for a timeout), whose body names neither
+// the upstream nor the error (they are logged); one that fails after it
+// gives the client a failed transfer (see package sink). Every outcome is
+// reported (Config.OnReport).
+func (p Proxy) Handler() gin.HandlerFunc {
+	u, err := url.Parse(p.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		panic(fmt.Sprintf("handlers: Proxy.URL %q is not an absolute http or https URL", p.URL))
 	}
-	w.Encoder = recycling{w.Encoder}
-	if w.Capacity == 0 {
-		w.Capacity = DefaultProxyCapacity
+	w := &sink.Writer[[]byte]{Encoder: recycling{}, Capacity: sink.DefaultChunkCapacity, Config: p.Config}
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithCancelCause(c.Request.Context())
+		defer cancel(nil)
+		resp, first, err := p.open(ctx, cancel, c.Request)
+		if err != nil {
+			w.Fail(c, err)
+			return
+		}
+		defer resp.Body.Close()
+		copyEndToEnd(c.Writer.Header(), resp.Header)
+		c.Status(resp.StatusCode)
+		w.Stream(c, relay(first, resp.Body, cancel))
 	}
-	ctx, cancel := context.WithCancelCause(c.Request.Context())
-	defer cancel(nil)
-	resp, first, err := p.open(ctx, cancel, c.Request)
-	if err != nil {
-		// Let the Writer answer the error status and report it.
-		w.Stream(c, func(context.Context, func([]byte) error) error { return err })
-		return
-	}
-	defer resp.Body.Close()
-	copyEndToEnd(c.Writer.Header(), resp.Header)
-	c.Status(resp.StatusCode)
-	w.Stream(c, relay(first, resp.Body, cancel))
 }
 
 // open sends the upstream request and reads the first chunk of the body,
@@ -133,11 +128,8 @@ func (p *Proxy) Serve(c *gin.Context) {
 // request's context.
 func (p *Proxy) open(ctx context.Context, cancel context.CancelCauseFunc, in *http.Request) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL, nil)
-	if err == nil && (req.URL.Scheme == "" || req.URL.Host == "") {
-		err = fmt.Errorf("%q is not an absolute URL", p.URL)
-	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("handlers: proxy: upstream URL: %w", err) // 500
+		return nil, nil, fmt.Errorf("handlers: proxy: upstream URL: %w", err) // 500; Handler checked it
 	}
 	for _, k := range forwardedHeaders {
 		if v := in.Header.Values(k); len(v) > 0 {
@@ -168,15 +160,15 @@ func (p *Proxy) open(ctx context.Context, cancel context.CancelCauseFunc, in *ht
 }
 
 // roundTrip sends req and waits for the response headers, at most
-// HeaderTimeout; cancel cancels req's context.
+// ResponseHeaderTimeout; cancel cancels req's context.
 func (p *Proxy) roundTrip(req *http.Request, cancel context.CancelCauseFunc) (*http.Response, error) {
 	client := p.Client
 	if client == nil {
 		client = defaultProxyClient
 	}
-	timeout := p.HeaderTimeout
+	timeout := p.ResponseHeaderTimeout
 	if timeout == 0 {
-		timeout = DefaultProxyHeaderTimeout
+		timeout = DefaultResponseHeaderTimeout
 	}
 	if timeout < 0 {
 		resp, err := client.Do(req)
@@ -277,20 +269,20 @@ func relay(first []byte, body io.Reader, cancel context.CancelCauseFunc) generat
 // chunkPool holds the buffers of the chunks read from upstreams.
 var chunkPool = sync.Pool{New: func() any { return new([proxyChunk]byte) }}
 
-// recycling is the encoder of a Proxy's stream: the Writer's encoder, then
-// the chunk's buffer goes back to chunkPool. Append is the last time the
+// recycling is the encoder of a Proxy's stream: sink.Bytes, then the
+// chunk's buffer goes back to chunkPool. Append is the last time the
 // Writer looks at an item, so the buffer is free then; a chunk not
 // encoded, because the stream ended first, is left to the garbage
 // collector.
-type recycling struct{ sink.Encoder[[]byte] }
+type recycling struct{ sink.Bytes }
 
-// Append encodes chunk and recycles its buffer.
-func (r recycling) Append(dst, chunk []byte) ([]byte, error) {
-	dst, err := r.Encoder.Append(dst, chunk)
+// Append appends chunk to dst and recycles its buffer.
+func (recycling) Append(dst, chunk []byte) ([]byte, error) {
+	dst = append(dst, chunk...)
 	if cap(chunk) == proxyChunk {
 		chunkPool.Put((*[proxyChunk]byte)(chunk[:proxyChunk]))
 	}
-	return dst, err
+	return dst, nil
 }
 
 // copyEndToEnd copies the end-to-end headers of an upstream response to

@@ -2,15 +2,14 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
 )
 
@@ -25,23 +24,24 @@ const DefaultRecentLines = 1000
 //   - Run follows the file with [Follow] (through rotation and
 //     truncation) and publishes each new line to a topic of a hub, which
 //     gives the line its event id and keeps it for replay;
-//   - Serve streams that topic to a client: from its Last-Event-ID on if it
+//   - Handler streams that topic to a client: from its Last-Event-ID on if it
 //     resumes (the hub replays what it missed while away), or else
 //     starting with the newest lines.
 //
-// Run must be running for Serve to stream anything new. Start it once, on
-// a goroutine the server owns, and end it with the server:
+// Run must be running for the handler to stream anything new. Start it
+// once, on a goroutine the server owns, and end it with the server:
 //
-//	logs := &handlers.LogEvents{Path: "/var/log/app.log", Hub: hub}
+//	logs := &handlers.LogEvents{Path: "/var/log/app.log", Hub: hub, Config: streams}
 //	go logs.Run(ctx) // joined when the server shuts down
-//	r.GET("/events/logs", logs.Serve)
+//	r.GET("/events/logs", logs.Handler())
 //
 // Every client shares the one follower, however many there are. Each line
 // is an event of the default type ("message") whose data is the line
 // without its line ending (a CR inside a line arrives as LF, as the event
 // stream format requires). The zero values of the fields are the defaults;
 // Path and Hub must be set, and the fields must not change once Run has
-// started.
+// started. Unlike the other handlers of this package, a LogEvents keeps
+// state (the newest lines), so it is used through a pointer.
 type LogEvents struct {
 	// Path is the file to follow. It comes from the server's
 	// configuration; nothing in the request changes it.
@@ -58,12 +58,16 @@ type LogEvents struct {
 	PollInterval time.Duration
 
 	// Recent is how many of the newest lines are kept for clients that
-	// start with some (see Serve). Zero means DefaultRecentLines.
+	// start with some (see Handler). Zero means DefaultRecentLines.
 	Recent int
 
-	// Writer configures the streams: retry time, heartbeats, stall
-	// timeout, report hook, logger (see sse.Writer).
-	Writer sse.Writer
+	// Retry and Heartbeat are those of sse.Writer: the reconnection time
+	// sent to clients, and how long a stream may be silent before a
+	// heartbeat comment.
+	Retry, Heartbeat time.Duration
+
+	// Config holds the settings every stream shares (see sink.Config).
+	sink.Config
 
 	mu     sync.Mutex  // held while a line is published and remembered
 	recent []sse.Frame // a ring of the newest lines published, oldest at start
@@ -80,7 +84,7 @@ func (l *LogEvents) topic() string {
 
 // Run follows the file from its end, as [Follow] does without first lines,
 // and publishes every line appended to it until ctx ends or publishing
-// fails. It returns why: context.Cause(ctx), or sse.ErrClosed if the hub
+// fails. It returns why: context.Cause(ctx), or sse.ErrHubClosed if the hub
 // is closed (which Run learns when it publishes the next line). A file
 // missing when Run starts is an error matching
 // fs.ErrNotExist; other errors are those of Follow.
@@ -131,8 +135,8 @@ func (l *LogEvents) newest(n int) []sse.Frame {
 	return out
 }
 
-// Serve streams the lines to the client, as an event stream that a
-// browser's EventSource resumes when it reconnects:
+// Handler returns the gin handler that streams the lines to a client, as
+// an event stream that a browser's EventSource resumes when it reconnects:
 //
 //   - a client that resumes, with a Last-Event-ID header (or a lastEventId
 //     parameter, see sse.LastEventID) holding a decimal number, gets the
@@ -142,18 +146,29 @@ func (l *LogEvents) newest(n int) []sse.Frame {
 //   - any other client (a malformed id counts as none) gets the newest
 //     ?lines= lines kept (DefaultTailLines when the parameter is absent;
 //     0 to MaxTailLines, and at most Recent, are served; anything else is
-//     answered 400 by [IntQuery]), then every new line. If the hub no
+//     answered 400 with a JSON [ParamError]), then every new line. If the hub no
 //     longer keeps the last of those (the log has been quiet for longer
 //     than the hub keeps events), a reset event follows them.
 //
 // EventSource sends the same URL when it reconnects, so ?lines= applies to
 // its first connection only. The response starts at once (see sse.Writer).
-func (l *LogEvents) Serve(c *gin.Context) {
-	n, ok := IntQuery(c, "lines", DefaultTailLines, 0, MaxTailLines)
-	if !ok {
-		return
+// Handler panics if Path is empty or Hub is nil.
+func (l *LogEvents) Handler() gin.HandlerFunc {
+	switch {
+	case l.Path == "":
+		panic("handlers: LogEvents.Path is empty")
+	case l.Hub == nil:
+		panic("handlers: LogEvents.Hub is nil")
 	}
-	l.Writer.Stream(c, l.subscription(sse.LastEventID(c), int(n)))
+	w := &sse.Writer{Retry: l.Retry, Heartbeat: l.Heartbeat, Config: l.Config}
+	return func(c *gin.Context) {
+		n, err := intParam(c, "lines", DefaultTailLines, 0, MaxTailLines)
+		if err != nil {
+			badRequest(c, err)
+			return
+		}
+		w.StreamFrames(c, l.subscription(sse.LastEventID(c), int(n)))
+	}
 }
 
 // subscription returns the producer of one client's stream: the newest n
@@ -173,15 +188,4 @@ func (l *LogEvents) subscription(lastID string, n int) generator.Func[sse.Frame]
 		}
 		return l.Hub.Subscribe(ctx, l.topic(), lastID, yield)
 	}
-}
-
-// WantsEventStream reports whether a request asks for Server-Sent Events:
-// whether its Accept header ranks text/event-stream above text/plain. A
-// browser's EventSource, which sends "Accept: text/event-stream", does;
-// curl and fetch, which send "*/*", do not. Each type is ranked by the
-// quality of the most specific media range matching it. A handler that
-// answers both ways should add "Vary: Accept" to its responses.
-func WantsEventStream(r *http.Request) bool {
-	accept := strings.Join(r.Header.Values("Accept"), ",")
-	return quality(accept, "text", "event-stream") > quality(accept, "text", "plain")
 }

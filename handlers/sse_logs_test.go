@@ -212,8 +212,8 @@ func TestLogEvents(t *testing.T) {
 		l.append(t, "line 11") // Run learns of the closed hub when it publishes
 		select {
 		case err := <-l.runErr:
-			if !errors.Is(err, sse.ErrClosed) {
-				t.Errorf("Run returned %v, want sse.ErrClosed", err)
+			if !errors.Is(err, sse.ErrHubClosed) {
+				t.Errorf("Run returned %v, want sse.ErrHubClosed", err)
 			}
 			l.runErr <- err // for the cleanup
 		case <-time.After(ssePatience):

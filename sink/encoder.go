@@ -116,7 +116,9 @@ func appendValue(dst []byte, v any) ([]byte, error) {
 }
 
 // Bytes writes each item as it is, with no framing: the stream is the
-// concatenation of the items.
+// concatenation of the items. Its items are chunks, often of tens of
+// kilobytes (see generator.ReadChunks), so a [Writer] with this encoder
+// buffers DefaultChunkCapacity of them unless its Capacity says otherwise.
 type Bytes struct {
 	// Type is the stream's media type; empty means
 	// "application/octet-stream".
@@ -135,6 +137,16 @@ func (b Bytes) ContentType() string {
 func (Bytes) Append(dst []byte, item []byte) ([]byte, error) {
 	return append(dst, item...), nil
 }
+
+// DefaultChunkCapacity is the Capacity of a [Writer] whose encoder is
+// [Bytes] when its own Capacity is zero: a stream then holds at most
+// 2×8+1 chunks (about 0.5 MiB of 32 KiB chunks), however slow its client.
+const DefaultChunkCapacity = 8
+
+func (Bytes) chunks() {}
+
+// chunked is implemented by encoders whose items are chunks of bytes.
+type chunked interface{ chunks() }
 
 // NDJSON encodes each item as one line of JSON (newline-delimited JSON, as
 // application/x-ndjson). JSON escapes line breaks inside strings, so every
@@ -178,13 +190,15 @@ type CSV struct {
 	// Header, if not nil, is written as the first row, also for a stream
 	// with no records.
 	Header []string
-	// GuardFormulas prefixes with a single quote every cell that a
-	// spreadsheet would run as a formula: one starting with '=', '+', '-',
-	// '@', tab or carriage return, unless it is a plain number such as
-	// "-42" or "+1.5". Turn it on for files that people open in Excel or
-	// similar programs and whose cells hold untrusted text (OWASP's "CSV
-	// injection").
-	GuardFormulas bool
+	// AllowFormulas turns off the guard against spreadsheet formula
+	// injection (OWASP's "CSV injection"). By default every cell that a
+	// spreadsheet would run as a formula — one starting with '=', '+',
+	// '-', '@', tab or carriage return, unless it is a plain number such
+	// as "-42" or "+1.5" — gets a leading single quote, so that a file
+	// opened in Excel or similar programs shows untrusted text as text.
+	// Set it only for files that no spreadsheet will open, or whose cells
+	// are all trusted.
+	AllowFormulas bool
 	// CRLF ends rows with "\r\n" instead of "\n". As encoding/csv does
 	// in that mode, a "\r\n" inside a cell is written as "\n" and a lone
 	// "\r" is dropped.
@@ -230,7 +244,7 @@ func (e CSV) Append(dst []byte, record []string) ([]byte, error) {
 		}
 		return append(dst, '\n'), nil
 	}
-	if e.GuardFormulas {
+	if !e.AllowFormulas {
 		copied := false
 		for i, cell := range record {
 			if isFormula(cell) {

@@ -452,7 +452,7 @@ func TestCSVAppend(t *testing.T) {
 		{"quote doubled", sink.CSV{}, [][]string{{`say "hi"`}}, `"say ""hi"""` + "\n"},
 		{"line feed quoted", sink.CSV{}, [][]string{{"one\ntwo", "x"}}, "\"one\ntwo\",x\n"},
 		{"carriage return quoted", sink.CSV{}, [][]string{{"one\rtwo"}}, "\"one\rtwo\"\n"},
-		{"leading space quoted", sink.CSV{}, [][]string{{" lead", "trail ", "\ttab"}}, "\" lead\",trail ,\"\ttab\"\n"},
+		{"leading space quoted", sink.CSV{AllowFormulas: true}, [][]string{{" lead", "trail ", "\ttab"}}, "\" lead\",trail ,\"\ttab\"\n"},
 		{"empty cells", sink.CSV{}, [][]string{{"", "", ""}}, ",,\n"},
 		{"unicode as is", sink.CSV{}, [][]string{{"ü", "日本語"}}, "ü,日本語\n"},
 		{"records of different lengths", sink.CSV{}, [][]string{{"a"}, {"b", "c"}}, "a\nb,c\n"},
@@ -463,9 +463,10 @@ func TestCSVAppend(t *testing.T) {
 		{"header quoted", sink.CSV{Header: []string{"id", "last, first"}}, nil, "id,\"last, first\"\n"},
 		{"header CRLF", sink.CSV{Header: []string{"id"}, CRLF: true}, [][]string{{"1"}}, "id\r\n1\r\n"},
 		{"no header", sink.CSV{}, nil, ""},
-		{"guard", sink.CSV{GuardFormulas: true}, [][]string{{"=1+1", "-42", "@x"}}, "'=1+1,-42,'@x\n"},
-		{"guard and quoting", sink.CSV{GuardFormulas: true}, [][]string{{"=\"a\",b"}}, `"'=""a"",b"` + "\n"},
-		{"no guard by default", sink.CSV{}, [][]string{{"=1+1", "@x"}}, "=1+1,@x\n"},
+		{"guard", sink.CSV{}, [][]string{{"=1+1", "-42", "@x"}}, "'=1+1,-42,'@x\n"},
+		{"guard and quoting", sink.CSV{}, [][]string{{"=\"a\",b"}}, `"'=""a"",b"` + "\n"},
+		{"guarded by default", sink.CSV{}, [][]string{{"=1+1", "@x"}}, "'=1+1,'@x\n"},
+		{"no guard when formulas are allowed", sink.CSV{AllowFormulas: true}, [][]string{{"=1+1", "@x"}}, "=1+1,@x\n"},
 		{"one empty cell is not an empty line", sink.CSV{}, [][]string{{"a"}, {""}, {"b"}}, "a\n\"\"\nb\n"},
 		{"one empty cell CRLF", sink.CSV{CRLF: true}, [][]string{{""}}, "\"\"\r\n"},
 	}
@@ -503,7 +504,7 @@ func TestCSVPreambleKeepsDst(t *testing.T) {
 	}
 }
 
-func TestCSVGuardFormulas(t *testing.T) {
+func TestCSVGuardsFormulasByDefault(t *testing.T) {
 	tests := []struct {
 		cell string
 		want string // the cell as a CSV reader reads it back
@@ -540,7 +541,7 @@ func TestCSVGuardFormulas(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strconv.Quote(tt.cell), func(t *testing.T) {
 			record := []string{"before", tt.cell, "after"}
-			out := appendCSV(t, sink.CSV{GuardFormulas: true}, record)
+			out := appendCSV(t, sink.CSV{}, record)
 			got, err := csv.NewReader(bytes.NewReader(out)).Read()
 			if err != nil {
 				t.Fatalf("reading back %q: %v", out, err)
@@ -556,7 +557,7 @@ func TestCSVGuardDoesNotModifyRecord(t *testing.T) {
 	backing := []string{"=1", "ok", "+x", "-42", "@y", "spare"}
 	record := backing[:5] // with spare capacity that an append could reuse
 	want := slices.Clone(backing)
-	e := sink.CSV{GuardFormulas: true, Header: []string{"=h"}}
+	e := sink.CSV{Header: []string{"=h"}}
 	header := slices.Clone(e.Header)
 	out := appendCSV(t, e, record)
 	if !slices.Equal(backing, want) {
@@ -589,9 +590,9 @@ func TestCSVGolden(t *testing.T) {
 		file string
 		csv  sink.CSV
 	}{
-		{"awkward.csv", sink.CSV{Header: awkwardHeader, GuardFormulas: true}},
-		{"awkward_crlf.csv", sink.CSV{Header: awkwardHeader, GuardFormulas: true, CRLF: true}},
-		{"awkward_unguarded.csv", sink.CSV{Header: awkwardHeader}},
+		{"awkward.csv", sink.CSV{Header: awkwardHeader}},
+		{"awkward_crlf.csv", sink.CSV{Header: awkwardHeader, CRLF: true}},
+		{"awkward_unguarded.csv", sink.CSV{Header: awkwardHeader, AllowFormulas: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -51,7 +51,7 @@ func ExampleNDJSON() {
 }
 
 func ExampleCSV() {
-	enc := sink.CSV{Header: []string{"name", "comment"}, GuardFormulas: true}
+	enc := sink.CSV{Header: []string{"name", "comment"}}
 
 	// A Writer appends the header before the first record, and also for a
 	// stream with no records.
@@ -130,11 +130,9 @@ func ExampleWriter() {
 	gin.SetMode(gin.ReleaseMode)
 	reports := make(chan sink.Report, 1)
 	export := &sink.Writer[[]string]{
-		Encoder:      sink.CSV{Header: []string{"id", "note"}, GuardFormulas: true},
-		Capacity:     64,
-		StallTimeout: 10 * time.Second,
-		Limit:        sink.NewLimit(100, 5*time.Second),
-		OnReport:     func(_ *gin.Context, r sink.Report) { reports <- r },
+		Encoder:  sink.CSV{Header: []string{"id", "note"}},
+		Capacity: 64,
+		Config:   sink.Config{StallTimeout: 10 * time.Second, Limit: sink.NewLimit(100, 5*time.Second), OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }},
 	}
 	records := [][]string{{"1", "ok"}, {"2", "=cmd()"}, {"3", "a, b"}}
 
@@ -166,7 +164,7 @@ func ExampleWriter_StreamInline() {
 	feed <- "price 101"
 	feed <- "price 102"
 	close(feed)
-	w := &sink.Writer[string]{Encoder: sink.Lines[string]{}, StallTimeout: 10 * time.Second}
+	w := &sink.Writer[string]{Encoder: sink.Lines[string]{}, Config: sink.Config{StallTimeout: 10 * time.Second}}
 
 	r := gin.New()
 	r.GET("/ticker", func(c *gin.Context) {

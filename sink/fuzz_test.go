@@ -19,11 +19,11 @@ func split(s string, sep byte) []string {
 	return strings.Split(s, string([]byte{sep}))
 }
 
-// plainNumber is what CSV.GuardFormulas leaves alone after a leading sign:
+// plainNumber is what CSV.AllowFormulas (off) leaves alone after a leading sign:
 // digits with at most one decimal point between digits.
 var plainNumber = regexp.MustCompile(`^[+-][0-9]+(\.[0-9]+)?$`)
 
-// guardCell is the test's own statement of CSV.GuardFormulas.
+// guardCell is the test's own statement of CSV.AllowFormulas (off).
 func guardCell(cell string) string {
 	if cell == "" {
 		return cell
@@ -64,7 +64,7 @@ func expectCSV(records [][]string, e sink.CSV) [][]string {
 	for _, record := range records {
 		cells := slices.Clone(record)
 		for i, c := range cells {
-			if e.GuardFormulas {
+			if !e.AllowFormulas {
 				c = guardCell(c)
 			}
 			cells[i] = c
@@ -82,7 +82,7 @@ func expectCSV(records [][]string, e sink.CSV) [][]string {
 }
 
 // FuzzCSVRoundTrip checks that any records written by CSV, with or without
-// CRLF and GuardFormulas, parse back with encoding/csv to the same records
+// CRLF and AllowFormulas, parse back with encoding/csv to the same records
 // (up to the limits of encoding/csv stated at expectCSV), that the guard
 // prefixes exactly the cells it promises to, that no parsed cell of a
 // guarded stream starts a formula, and that the caller's records are never
@@ -108,7 +108,7 @@ func FuzzCSVRoundTrip(f *testing.F) {
 			original[i] = slices.Clone(r)
 		}
 
-		e := sink.CSV{CRLF: crlf, GuardFormulas: guard}
+		e := sink.CSV{CRLF: crlf, AllowFormulas: !guard}
 		var out []byte
 		for _, r := range records {
 			var err error

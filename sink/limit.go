@@ -1,7 +1,11 @@
 package sink
 
 import (
+	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"golang.org/x/sync/semaphore"
 )
@@ -32,4 +36,15 @@ func (l *Limit) release() { l.sem.Release(1) }
 func (l *Limit) retryAfterSeconds() int64 {
 	s := int64((l.retryAfter + time.Second - 1) / time.Second)
 	return max(s, 1)
+}
+
+// reject answers 503 for a stream the Limit turned away, without the
+// headers meant for a successful body.
+func (l *Limit) reject(c *gin.Context) Report {
+	dropBodyHeaders(c.Writer.Header())
+	c.Header("Retry-After", strconv.FormatInt(l.retryAfterSeconds(), 10))
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusServiceUnavailable, "text/plain; charset=utf-8",
+		[]byte("503 Service Unavailable: too many streams at once; retry later\n"))
+	return Report{Outcome: Rejected, Status: http.StatusServiceUnavailable, Err: ErrRejected}
 }

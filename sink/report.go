@@ -2,7 +2,12 @@ package sink
 
 import (
 	"errors"
+	"log/slog"
 	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/generator"
 )
 
 // ErrRejected reports a stream that a [Limit] turned away.
@@ -47,4 +52,55 @@ type Report struct {
 	Bytes    int64         // body bytes accepted by the connection
 	Flushes  int           // batches written and flushed
 	Duration time.Duration // from the call of Stream until its return
+}
+
+// finish completes the report, records and logs a failure, and hands the
+// report to the hook.
+func (cfg *Config) finish(c *gin.Context, r Report, start time.Time) Report {
+	r.Duration = time.Since(start)
+	if r.Err != nil {
+		if r.Outcome != ClientGone {
+			_ = c.Error(r.Err) // a client that leaves is not an error
+		}
+		cfg.log(c, r)
+	}
+	if cfg.OnReport != nil {
+		cfg.OnReport(c, r)
+	}
+	return r
+}
+
+// log records a stream that did not complete, at a level that matches how
+// much an operator should care.
+func (cfg *Config) log(c *gin.Context, r Report) {
+	level := slog.LevelError
+	switch r.Outcome {
+	case ClientGone:
+		level = slog.LevelDebug
+	case Stalled, Rejected:
+		level = slog.LevelWarn
+	}
+	logger := cfg.logger()
+	ctx := c.Request.Context()
+	if !logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method),
+		slog.String("path", c.Request.URL.Path),
+		slog.String("outcome", r.Outcome.String()),
+		slog.Int("status", r.Status),
+		slog.Int64("items", r.Items),
+		slog.Int64("bytes", r.Bytes),
+		slog.Duration("duration", r.Duration),
+		slog.String("error", r.Err.Error()),
+	}
+	if id := requestID(c); id != "" {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	var pe *generator.PanicError
+	if errors.As(r.Err, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.Stack)))
+	}
+	logger.LogAttrs(ctx, level, "ginstream: stream ended early", attrs...)
 }

@@ -114,7 +114,7 @@ func benchBroadcast(b *testing.B, n int, encodeEach bool) {
 func BenchmarkIdleStreams(b *testing.B) {
 	hub := &sse.MemHub{}
 	defer hub.Close()
-	w := &sse.Writer{Sink: sink.Writer[sse.Frame]{Logger: slog.New(slog.DiscardHandler)}}
+	w := &sse.Writer{Config: sink.Config{Logger: slog.New(slog.DiscardHandler)}}
 	engine := gin.New()
 	engine.GET("/sse", func(c *gin.Context) { w.Subscribe(c, hub, "news") })
 	reference := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {

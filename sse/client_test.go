@@ -57,7 +57,18 @@ type eventClient struct {
 // Last-Event-ID. The stream is closed when the test ends, or by close.
 func connect(t *testing.T, client *http.Client, url, lastEventID string) *eventClient {
 	t.Helper()
-	ec, err := tryConnect(client, url, lastEventID)
+	h := http.Header{}
+	if lastEventID != "" {
+		h.Set("Last-Event-ID", lastEventID)
+	}
+	return connectWith(t, client, url, h)
+}
+
+// connectWith opens an event stream with the given request headers; empty
+// ones are not sent.
+func connectWith(t *testing.T, client *http.Client, url string, header http.Header) *eventClient {
+	t.Helper()
+	ec, err := tryConnectWith(client, url, header)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
@@ -71,6 +82,12 @@ func connect(t *testing.T, client *http.Client, url, lastEventID string) *eventC
 
 // tryConnect opens an event stream, giving up after patience.
 func tryConnect(client *http.Client, url, lastEventID string) (*eventClient, error) {
+	return tryConnectWith(client, url, http.Header{"Last-Event-ID": {lastEventID}})
+}
+
+// tryConnectWith opens an event stream with the given request headers,
+// giving up after patience.
+func tryConnectWith(client *http.Client, url string, header http.Header) (*eventClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -78,8 +95,10 @@ func tryConnect(client *http.Client, url, lastEventID string) (*eventClient, err
 		return nil, err
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	if lastEventID != "" {
-		req.Header.Set("Last-Event-ID", lastEventID)
+	for k, v := range header {
+		if len(v) > 0 && v[0] != "" {
+			req.Header[k] = v
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -2,10 +2,12 @@ package sse
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
 	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/sink"
 )
 
 // Frame is an [Event] together with its encoding as text/event-stream,
@@ -70,7 +72,17 @@ func (f Frame) Event() Event {
 // FrameEncoder writes [Frame] values as text/event-stream, for a
 // sink.Writer[Frame]. Appending a frame copies its encoded bytes; it
 // encodes nothing. It keeps no state and is safe for concurrent use.
-type FrameEncoder struct{}
+//
+// It is a sink.Epilogue: a stream that fails after it has started ends
+// with an [EventError] event that tells the client, so that the response
+// ends cleanly and EventSource reconnects after the event's retry time; a
+// subscriber ended as too slow ([ErrSlowSubscriber]) gets no event and
+// simply reconnects.
+type FrameEncoder struct {
+	// Retry is the reconnection time of the error event, plus up to half
+	// of it at random. Zero means DefaultRetry.
+	Retry time.Duration
+}
 
 // ContentType returns "text/event-stream".
 func (FrameEncoder) ContentType() string { return Encoder{}.ContentType() }
@@ -83,10 +95,27 @@ func (FrameEncoder) Append(dst []byte, f Frame) ([]byte, error) {
 	return append(dst, f.f.wire...), nil
 }
 
-// Events adapts a producer of events to a producer of frames, encoding
+// AppendEpilogue appends the [EventError] event that ends a failed stream,
+// whose data is end.Message, and reports that the client is told.
+func (e FrameEncoder) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
+	if errors.Is(end.Err, ErrSlowSubscriber) {
+		return dst, true // the client reconnects and resumes
+	}
+	retry := e.Retry
+	if retry <= 0 {
+		retry = DefaultRetry
+	}
+	out, err := Encoder{}.Append(dst, Event{Name: EventError, Retry: jittered(retry), Data: end.Message})
+	if err != nil {
+		return dst, false // cannot happen: the event's name and id are fixed
+	}
+	return out, true
+}
+
+// framed adapts a producer of events to a producer of frames, encoding
 // each event as it is yielded. An event that cannot be framed ends the
 // producer with the encoder's error.
-func Events(p generator.Func[Event]) generator.Func[Frame] {
+func framed(p generator.Func[Event]) generator.Func[Frame] {
 	return func(ctx context.Context, yield func(Frame) error) error {
 		return p(ctx, func(e Event) error {
 			f, err := NewFrame(e)

@@ -1,7 +1,6 @@
 package sse_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -62,27 +61,5 @@ func TestNewFrameRejectsUnframeable(t *testing.T) {
 		if _, err := sse.NewFrame(tt.event); !errors.Is(err, tt.want) {
 			t.Errorf("%s: NewFrame: %v, want %v", tt.name, err, tt.want)
 		}
-	}
-}
-
-// TestEvents: the adapter frames each event, and ends the producer with the
-// encoder's error on one it cannot frame.
-func TestEvents(t *testing.T) {
-	p := sse.Events(func(_ context.Context, yield func(sse.Event) error) error {
-		if err := yield(sse.Event{Data: "ok"}); err != nil {
-			return err
-		}
-		if err := yield(sse.Event{Name: "bad\nname", Data: "x"}); err != nil {
-			return err
-		}
-		return yield(sse.Event{Data: "never"})
-	})
-	var got []sse.Event
-	err := p(context.Background(), func(f sse.Frame) error {
-		got = append(got, f.Event())
-		return nil
-	})
-	if !errors.Is(err, sse.ErrNameLineBreak) || len(got) != 1 || got[0].Data != "ok" {
-		t.Errorf("got %+v, %v; want the first event, then ErrNameLineBreak", got, err)
 	}
 }

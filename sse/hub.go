@@ -3,8 +3,9 @@ package sse
 import (
 	"context"
 	"errors"
+	"fmt"
 
-	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/sink"
 )
 
 // Hub broadcasts events, by topic, to every subscriber of the topic, and
@@ -21,7 +22,7 @@ type Hub interface {
 	// Publish gives e the topic's next id (replacing any ID it has), keeps
 	// it for replay and delivers it to the topic's subscribers, and returns
 	// it with its id. It never waits for subscribers. It fails if ctx is
-	// done, if the hub is closed ([ErrClosed]) or if e cannot be framed
+	// done, if the hub is closed ([ErrHubClosed]) or if e cannot be framed
 	// ([ErrNameLineBreak]); nothing is published then.
 	Publish(ctx context.Context, topic string, e Event) (Event, error)
 
@@ -29,7 +30,7 @@ type Hub interface {
 	// order of their ids, until ctx is done, yield returns an error, the
 	// subscriber falls behind (see [Policy]) or the hub is closed, and
 	// returns why: context.Cause(ctx), yield's error, an error matching
-	// [ErrSlowSubscriber], or [ErrClosed] once every event published
+	// [ErrSlowSubscriber], or [ErrHubClosed] once every event published
 	// before Close has been delivered. It calls yield on the goroutine
 	// that called it, one frame at a time.
 	//
@@ -46,8 +47,8 @@ type Hub interface {
 	Subscribe(ctx context.Context, topic, lastEventID string, yield func(Frame) error) error
 
 	// Close ends every subscription: each delivers the events published
-	// before Close and then returns ErrClosed. Publish and Subscribe
-	// return ErrClosed after Close. Close does not wait for the
+	// before Close and then returns ErrHubClosed. Publish and Subscribe
+	// return ErrHubClosed after Close. Close does not wait for the
 	// subscriptions to return. It is idempotent.
 	Close() error
 }
@@ -77,12 +78,14 @@ const (
 
 // Errors with which a subscription ends.
 var (
-	// ErrClosed reports that the hub is closed.
-	ErrClosed = errors.New("sse: hub closed")
+	// ErrHubClosed reports that the hub is closed.
+	ErrHubClosed = errors.New("sse: hub closed")
 	// ErrSlowSubscriber reports a subscriber that fell further behind
 	// than the hub's buffer allows, under the [Disconnect] policy. The
 	// client should reconnect and resume from its Last-Event-ID.
-	ErrSlowSubscriber = errors.New("sse: subscriber too slow")
+	// It matches sink.ErrStalled, so that the stream's outcome is
+	// sink.Stalled.
+	ErrSlowSubscriber = fmt.Errorf("sse: subscriber too slow: %w", sink.ErrStalled)
 )
 
 // Policy says what a hub does with a subscriber that falls further behind
@@ -102,13 +105,3 @@ const (
 	// by the events it kept.
 	DropOldest
 )
-
-// Subscription returns a producer that subscribes to a topic of h (see
-// [Hub.Subscribe]) for the lifetime of the stream it feeds, such as a
-// sink.Writer[Frame] with a [FrameEncoder]. [Writer.Subscribe] adds what a
-// browser needs on top of it.
-func Subscription(h Hub, topic, lastEventID string) generator.Func[Frame] {
-	return func(ctx context.Context, yield func(Frame) error) error {
-		return h.Subscribe(ctx, topic, lastEventID, yield)
-	}
-}

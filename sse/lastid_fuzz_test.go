@@ -179,7 +179,7 @@ func FuzzLastEventID(f *testing.F) {
 		defer cancel()
 		rec := &markerRecorder{header: http.Header{}, cancel: cancel}
 		engine := gin.New()
-		writer := &sse.Writer{Heartbeat: -1, Sink: sink.Writer[sse.Frame]{Logger: quiet}}
+		writer := &sse.Writer{Heartbeat: -1, Config: sink.Config{Logger: quiet}}
 		engine.GET("/events", func(c *gin.Context) { writer.Subscribe(c, hub, topic) })
 		done := make(chan struct{})
 		go func() {

@@ -142,7 +142,7 @@ func (h *MemHub) Publish(ctx context.Context, name string, e Event) (Event, erro
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return Event{}, ErrClosed
+		return Event{}, ErrHubClosed
 	}
 	t := h.topic(name)
 	id := t.log.head + 1
@@ -173,7 +173,7 @@ func (h *MemHub) Subscribe(ctx context.Context, name, lastEventID string, yield 
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return ErrClosed
+		return ErrHubClosed
 	}
 	t := h.topic(name)
 	t.subscribers++
@@ -241,7 +241,7 @@ func (h *MemHub) deliver(ctx context.Context, t *topic, next, joined uint64, yie
 			continue // more may have come meanwhile
 		}
 		if closed {
-			return ErrClosed
+			return ErrHubClosed
 		}
 		select {
 		case <-changed:
@@ -278,7 +278,7 @@ func (h *MemHub) Subscribers(topic string) int {
 
 // Close ends every subscription, after it has delivered the events
 // published before Close, and makes Publish and Subscribe fail with
-// [ErrClosed]. It does not wait for the subscriptions to return, and
+// [ErrHubClosed]. It does not wait for the subscriptions to return, and
 // always returns nil.
 func (h *MemHub) Close() error {
 	h.mu.Lock()

@@ -62,7 +62,7 @@ func (p *publisher) run(ctx context.Context) {
 			_, err := p.hub.Publish(ctx, m.topic, m.event)
 			switch {
 			case err == nil:
-			case errors.Is(err, sse.ErrClosed), ctx.Err() != nil:
+			case errors.Is(err, sse.ErrHubClosed), ctx.Err() != nil:
 				return
 			default:
 				p.logger.Error("publishing an event", "topic", m.topic, "err", err)
@@ -109,7 +109,7 @@ func demoEvents(n int, t time.Time) []topicEvent {
 func runLogEvents(ctx context.Context, logs *handlers.LogEvents, logger *slog.Logger) {
 	for {
 		err := logs.Run(ctx)
-		if errors.Is(err, sse.ErrClosed) || ctx.Err() != nil {
+		if errors.Is(err, sse.ErrHubClosed) || ctx.Err() != nil {
 			return
 		}
 		logger.Error("publishing the demo log", "err", err)

@@ -557,16 +557,16 @@ func testClose(t *testing.T, newHub func(Options) sse.Hub) {
 		t.Fatalf("Close: %v", err)
 	}
 	for i, s := range subs {
-		if err := s.end(t); !errors.Is(err, sse.ErrClosed) {
+		if err := s.end(t); !errors.Is(err, sse.ErrHubClosed) {
 			t.Fatalf("subscription %d ended with %v, want ErrClosed", i, err)
 		}
 		sameEvents(t, fmt.Sprintf("subscription %d received before it ended", i), s.received(), events)
 	}
-	if _, err := h.Publish(context.Background(), "news", sse.Event{Data: "late"}); !errors.Is(err, sse.ErrClosed) {
+	if _, err := h.Publish(context.Background(), "news", sse.Event{Data: "late"}); !errors.Is(err, sse.ErrHubClosed) {
 		t.Errorf("Publish after Close: %v, want ErrClosed", err)
 	}
 	late := subscribe(t, h, "news", "", nil)
-	if err := late.end(t); !errors.Is(err, sse.ErrClosed) {
+	if err := late.end(t); !errors.Is(err, sse.ErrHubClosed) {
 		t.Errorf("Subscribe after Close: %v, want ErrClosed", err)
 	}
 	if err := h.Close(); err != nil {

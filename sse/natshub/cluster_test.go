@@ -304,7 +304,7 @@ func TestHubCloseDrains(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := ra.end(t); !errors.Is(err, sse.ErrClosed) {
+	if err := ra.end(t); !errors.Is(err, sse.ErrHubClosed) {
 		t.Fatalf("the subscription of the closed hub ended with %v, want ErrClosed", err)
 	}
 	if got := ra.events; !slices.Equal(got, events) {

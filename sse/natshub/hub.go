@@ -148,7 +148,7 @@ func (h *Hub) usable() error {
 	closed := h.closed
 	h.mu.Unlock()
 	if closed {
-		return sse.ErrClosed
+		return sse.ErrHubClosed
 	}
 	if s := h.JetStream.Conn().Status(); s != nats.CONNECTED {
 		return fmt.Errorf("%w: connection %s", ErrUnavailable, s)
@@ -238,7 +238,7 @@ func (h *Hub) Publish(ctx context.Context, name string, e sse.Event) (sse.Event,
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return sse.Event{}, sse.ErrClosed
+		return sse.Event{}, sse.ErrHubClosed
 	}
 	h.publishing.Add(1)
 	known := h.streams[name]
@@ -327,7 +327,7 @@ func (h *Hub) join(name, stream string, first, last uint64) (*topic, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, sse.ErrClosed
+		return nil, sse.ErrHubClosed
 	}
 	t := h.topics[name]
 	if t == nil {
@@ -416,7 +416,7 @@ func (h *Hub) deliver(ctx context.Context, t *topic, next, joined uint64, yield 
 		case failed != nil:
 			return failed
 		case closed:
-			return sse.ErrClosed
+			return sse.ErrHubClosed
 		}
 		select {
 		case <-changed:
@@ -440,7 +440,7 @@ func (h *Hub) Subscribers(topic string) int {
 // Close ends every subscription of this instance, after it has delivered
 // the events published through the hub before Close (waiting at most
 // DrainTimeout for them to come back from their streams), and makes
-// Publish and Subscribe fail with sse.ErrClosed; see [sse.Hub]. It waits
+// Publish and Subscribe fail with sse.ErrHubClosed; see [sse.Hub]. It waits
 // for the Publish calls under way and for the hub's own goroutines, not
 // for the subscriptions. It leaves the streams and their events in
 // JetStream, and the connection open. It always returns nil.

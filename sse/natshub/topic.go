@@ -76,7 +76,7 @@ func (t *topic) position(lastID string, first, last uint64, limit int, cutoff ti
 }
 
 // close tells the tail to end once it has had event target, and the
-// subscriptions to end with sse.ErrClosed after delivering it.
+// subscriptions to end with sse.ErrHubClosed after delivering it.
 func (t *topic) close(target uint64) {
 	t.mu.Lock()
 	t.closing, t.target = true, target
@@ -92,7 +92,7 @@ func (t *topic) drained() bool {
 }
 
 // end marks the tail as ended, for the reason err, and wakes the
-// subscribers: after Close they end with sse.ErrClosed, otherwise with an
+// subscribers: after Close they end with sse.ErrHubClosed, otherwise with an
 // error matching ErrUnavailable.
 func (t *topic) end(err error) {
 	t.mu.Lock()

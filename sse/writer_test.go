@@ -47,8 +47,8 @@ var quiet = slog.New(slog.DiscardHandler)
 // silences w's logger unless one is set.
 func hubServer(t *testing.T, p protocol, hub sse.Hub, w *sse.Writer, bufSize int) (*http.Client, string) {
 	t.Helper()
-	if w.Sink.Logger == nil {
-		w.Sink.Logger = quiet
+	if w.Logger == nil {
+		w.Logger = quiet
 	}
 	engine := gin.New()
 	engine.GET("/events", func(c *gin.Context) {
@@ -211,7 +211,7 @@ func TestWriterShutdown(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			hub := &sse.MemHub{}
 			reps := make(reports, 4)
-			w := &sse.Writer{Retry: 2 * time.Second, Sink: sink.Writer[sse.Frame]{OnReport: reps.hook}}
+			w := &sse.Writer{Retry: 2 * time.Second, Config: sink.Config{OnReport: reps.hook}}
 			client, url := hubServer(t, p, hub, w, 0)
 			clients := []*eventClient{connect(t, client, url, ""), connect(t, client, url, "")}
 			for _, ec := range clients {
@@ -253,28 +253,35 @@ func TestWriterShutdown(t *testing.T) {
 
 // TestWriterProducerFails: a producer that fails or panics after the
 // stream started ends it with an error event the page can show and a clean
-// end; the report says it failed.
+// end; the report says it failed, and the log has the detail. The event
+// says what a client error was, and nothing of an internal one but its
+// status and the request's id.
 func TestWriterProducerFails(t *testing.T) {
 	boom := errors.New("the log file was removed")
 	tests := []struct {
-		name     string
-		fail     func() error
-		wantData string
+		name      string
+		requestID string
+		fail      func() error
+		wantData  string // the error event's data
+		wantErr   string // the report's error
 	}{
-		{"error", func() error { return boom }, boom.Error()},
-		{"panic", func() error { panic(boom) }, "generator: producer panicked: " + boom.Error()},
-		{"error with line breaks", func() error { return errors.New("line one\nevent: forged") }, "line one\nevent: forged"},
+		{"error", "", func() error { return boom }, "Internal Server Error", boom.Error()},
+		{"error with a request id", "req-42", func() error { return boom }, "Internal Server Error (request req-42)", boom.Error()},
+		{"panic", "", func() error { panic(boom) }, "Internal Server Error", "generator: producer panicked: " + boom.Error()},
+		{"client error", "", func() error { return sink.WithStatus(http.StatusNotFound, boom) }, "Not Found: " + boom.Error(), boom.Error()},
+		{"client error with line breaks", "", func() error { return sink.WithStatus(http.StatusBadRequest, errors.New("line one\nevent: forged")) },
+			"Bad Request: line one event: forged", "line one\nevent: forged"},
 	}
 	for _, p := range protocols {
 		for _, tt := range tests {
 			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
 				reps := make(reports, 1)
 				var log bytes.Buffer // written before the report is sent
-				w := &sse.Writer{Sink: sink.Writer[sse.Frame]{OnReport: reps.hook, Logger: slog.New(slog.NewTextHandler(&log, nil))}}
+				w := &sse.Writer{Config: sink.Config{OnReport: reps.hook, Logger: slog.New(slog.NewTextHandler(&log, nil))}}
 				engine := gin.New()
 				engine.Use(gin.Recovery())
 				engine.GET("/logs", func(c *gin.Context) {
-					w.Stream(c, sse.Events(func(_ context.Context, yield func(sse.Event) error) error {
+					w.Stream(c, (func(_ context.Context, yield func(sse.Event) error) error {
 						if err := yield(sse.Event{Name: "log", Data: "first line"}); err != nil {
 							return err
 						}
@@ -282,7 +289,7 @@ func TestWriterProducerFails(t *testing.T) {
 					}))
 				})
 				client, base := serve(t, p, engine, 0)
-				ec := connect(t, client, base+"/logs", "")
+				ec := connectWith(t, client, base+"/logs", http.Header{"X-Request-Id": {tt.requestID}})
 				ec.opened(t)
 				ec.retry = -1 // the error event must bring one of its own
 				if e := ec.nextEvent(t); e != (parsed{Type: "log", Data: "first line"}) {
@@ -298,11 +305,12 @@ func TestWriterProducerFails(t *testing.T) {
 					t.Errorf("stream ended with %v, want a clean end", err)
 				}
 				r := reps.next(t)
-				if r.Outcome != sink.Failed || r.Err == nil || r.Err.Error() != tt.wantData {
-					t.Errorf("report %v %v, want failed with %q", r.Outcome, r.Err, tt.wantData)
+				if r.Outcome != sink.Failed || r.Err == nil || r.Err.Error() != tt.wantErr {
+					t.Errorf("report %v %v, want failed with %q", r.Outcome, r.Err, tt.wantErr)
 				}
-				if want := fmt.Sprintf("level=ERROR msg=\"sse: stream ended early\" method=GET path=/logs outcome=failed items=3 error=%q", tt.wantData); !strings.Contains(log.String(), want) {
-					t.Errorf("log %q, want a line with %q", log.String(), want)
+				want := fmt.Sprintf("level=ERROR msg=\"ginstream: stream ended early\" method=GET path=/logs outcome=failed status=200 items=2 ")
+				if !strings.Contains(log.String(), want) || !strings.Contains(log.String(), fmt.Sprintf("error=%q", tt.wantErr)) {
+					t.Errorf("log %q, want a line with %q and the error %q", log.String(), want, tt.wantErr)
 				}
 			})
 		}
@@ -339,7 +347,7 @@ func TestWriterSlowClient(t *testing.T) {
 			hub := &sse.MemHub{Replay: 2 * events, Buffer: buffer, Policy: policy}
 			defer hub.Close()
 			reps := make(reports, 4)
-			w := &sse.Writer{Heartbeat: -1, Sink: sink.Writer[sse.Frame]{Capacity: 1, OnReport: reps.hook}}
+			w := &sse.Writer{Heartbeat: -1, Config: sink.Config{OnReport: reps.hook}}
 			client, url := hubServer(t, protocols[0], hub, w, 4<<10)
 			slow := connect(t, client, url, "")
 			slow.opened(t)

@@ -57,7 +57,7 @@ func yieldAll[T any](yield func(T) error, items ...T) error {
 
 // drain receives items with Next until the stream ends and returns them with
 // the error Next ended with.
-func drain[T any](s *generator.Stream[T]) ([]T, error) {
+func drain[T any](s *generator.Group[T]) ([]T, error) {
 	var got, batch []T
 	for {
 		var err error

@@ -11,15 +11,15 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// DefaultCapacity is the number of items a [Stream] buffers when
+// DefaultCapacity is the number of items a [Group] buffers when
 // [Options.Capacity] is zero.
 const DefaultCapacity = 1024
 
-// ErrClosed is the cause with which [Stream.Close] cancels producers that are
+// ErrClosed is the cause with which [Group.Close] cancels producers that are
 // still running; their yield returns an error matching it.
 var ErrClosed = errors.New("generator: stream closed")
 
-// Options configure a [Stream]. The zero value is ready to use.
+// Options configure a [Group]. The zero value is ready to use.
 type Options struct {
 	// Capacity bounds the number of items produced and not yet received.
 	// A producer whose item would exceed it blocks in yield until the
@@ -28,13 +28,13 @@ type Options struct {
 	Capacity int
 }
 
-// Stream is a set of running producers feeding one bounded buffer, and the
+// Group is a set of running producers feeding one bounded buffer, and the
 // consumer's end of it. Create one with [Start]; the consumer must call
-// [Stream.Close] when done with it.
+// [Group.Close] when done with it.
 //
 // Next, TryNext and All are for one consumer goroutine; Close may be called
 // from any goroutine.
-type Stream[T any] struct {
+type Group[T any] struct {
 	capacity  int
 	ctx       context.Context // parent of the producers' context
 	pctx      context.Context // the producers' context
@@ -61,16 +61,16 @@ type Stream[T any] struct {
 // feed. The producers' context is derived from ctx: cancelling ctx stops them.
 // The stream ends when every producer has returned.
 //
-// The caller must call [Stream.Close], which cancels what is still running
+// The caller must call [Group.Close], which cancels what is still running
 // and waits for it.
-func Start[T any](ctx context.Context, opts Options, producers ...Func[T]) *Stream[T] {
+func Start[T any](ctx context.Context, opts Options, producers ...Func[T]) *Group[T] {
 	capacity := opts.Capacity
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	g, gctx := errgroup.WithContext(ctx)
-	s := &Stream[T]{
+	s := &Group[T]{
 		capacity:  capacity,
 		ctx:       ctx,
 		pctx:      gctx,
@@ -90,15 +90,14 @@ func Start[T any](ctx context.Context, opts Options, producers ...Func[T]) *Stre
 	for _, p := range producers {
 		g.Go(func() (err error) {
 			defer s.producerDone(&err)
-			defer recoverPanic(&err)
-			return p(gctx, yield)
+			return p.Call(gctx, yield)
 		})
 	}
 	return s
 }
 
 // push adds one item to the buffer, blocking while it is full.
-func (s *Stream[T]) push(item T) error {
+func (s *Group[T]) push(item T) error {
 	s.mu.Lock()
 	if s.canceled == nil {
 		// Do not wait for the watcher's goroutine to see a cancellation.
@@ -131,7 +130,7 @@ func (s *Stream[T]) push(item T) error {
 }
 
 // wake signals the consumer without blocking. s.mu must be held.
-func (s *Stream[T]) wake() {
+func (s *Group[T]) wake() {
 	select {
 	case s.ready <- struct{}{}:
 	default:
@@ -139,7 +138,7 @@ func (s *Stream[T]) wake() {
 }
 
 // freeSpace releases producers blocked on a full buffer. s.mu must be held.
-func (s *Stream[T]) freeSpace() {
+func (s *Group[T]) freeSpace() {
 	if s.space != nil {
 		close(s.space)
 		s.space = nil
@@ -147,7 +146,7 @@ func (s *Stream[T]) freeSpace() {
 }
 
 // producerDone records the end of one producer.
-func (s *Stream[T]) producerDone(err *error) {
+func (s *Group[T]) producerDone(err *error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.running--
@@ -163,7 +162,7 @@ func (s *Stream[T]) producerDone(err *error) {
 }
 
 // cancelled runs once the producers' context is done.
-func (s *Stream[T]) cancelled(cause error) {
+func (s *Group[T]) cancelled(cause error) {
 	if cause == nil {
 		cause = context.Canceled
 	}
@@ -173,7 +172,7 @@ func (s *Stream[T]) cancelled(cause error) {
 }
 
 // setCanceled refuses further items and wakes everyone. s.mu must be held.
-func (s *Stream[T]) setCanceled(cause error) {
+func (s *Group[T]) setCanceled(cause error) {
 	if s.canceled == nil {
 		s.canceled = cause
 	}
@@ -183,7 +182,7 @@ func (s *Stream[T]) setCanceled(cause error) {
 
 // end reports why the stream has no more items, or nil if more may come.
 // s.mu must be held and the buffer must be empty.
-func (s *Stream[T]) end() error {
+func (s *Group[T]) end() error {
 	switch {
 	case s.err != nil:
 		return s.err
@@ -203,14 +202,14 @@ func (s *Stream[T]) end() error {
 // To avoid allocating, Next fills the caller's spare slice dst (cleared and
 // reused) for the next batch and hands over the buffer's own: pass back a
 // slice from an earlier call once done with its items. dst may be nil.
-func (s *Stream[T]) Next(dst []T) ([]T, error) {
+func (s *Group[T]) Next(dst []T) ([]T, error) {
 	return s.NextUntil(dst, nil) // a nil channel never delivers
 }
 
-// NextUntil is [Stream.Next] that gives up when stop delivers a value (a
+// NextUntil is [Group.Next] that gives up when stop delivers a value (a
 // timer's channel, say): it then returns an empty batch and a nil error,
 // and the stream goes on. A nil stop never gives up.
-func (s *Stream[T]) NextUntil(dst []T, stop <-chan time.Time) ([]T, error) {
+func (s *Group[T]) NextUntil(dst []T, stop <-chan time.Time) ([]T, error) {
 	s.mu.Lock()
 	for len(s.items) == 0 {
 		if err := s.end(); err != nil {
@@ -231,10 +230,10 @@ func (s *Stream[T]) NextUntil(dst []T, stop <-chan time.Time) ([]T, error) {
 	return out, nil
 }
 
-// TryNext returns the items buffered now without waiting, like [Stream.Next];
+// TryNext returns the items buffered now without waiting, like [Group.Next];
 // the result is empty if there are none, and the end of the stream is left
 // for Next to report.
-func (s *Stream[T]) TryNext(dst []T) []T {
+func (s *Group[T]) TryNext(dst []T) []T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.items) == 0 {
@@ -244,7 +243,7 @@ func (s *Stream[T]) TryNext(dst []T) []T {
 }
 
 // take swaps the buffered items for dst. s.mu must be held.
-func (s *Stream[T]) take(dst []T) []T {
+func (s *Group[T]) take(dst []T) []T {
 	out := s.items
 	clear(dst)
 	s.items = dst[:0]
@@ -257,7 +256,7 @@ func (s *Stream[T]) take(dst []T) []T {
 // producer error, or nil; a producer that returns yield's error or its
 // context's error after Close cancelled it has not failed. Close is
 // idempotent and safe to call from any goroutine.
-func (s *Stream[T]) Close() error {
+func (s *Group[T]) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel(ErrClosed)
 		err := s.group.Wait()
@@ -278,7 +277,7 @@ func (s *Stream[T]) Close() error {
 // never an item together with an error. The iterator closes the stream when
 // the loop ends, early or not, so every producer has returned when the loop
 // is over. It is single-use.
-func (s *Stream[T]) All() iter.Seq2[T, error] {
+func (s *Group[T]) All() iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		defer s.Close()
 		var batch []T

@@ -1,0 +1,99 @@
+package sink
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Defaults for the zero values of [Config]'s and [Writer]'s fields.
+const (
+	// DefaultBatchBytes is the byte budget of one write and flush.
+	DefaultBatchBytes = 32 << 10
+	// DefaultStallTimeout is how long one batch may take to reach a client.
+	DefaultStallTimeout = 30 * time.Second
+)
+
+// Errors with which a Writer cancels its producers; yield returns errors
+// matching them.
+var (
+	// ErrClientGone reports that the client disconnected.
+	ErrClientGone = errors.New("sink: client gone")
+	// ErrStalled reports that the client accepted nothing for the stall
+	// timeout. A producer may also return an error matching it (such as
+	// a subscriber that fell too far behind) to end its stream with the
+	// outcome [Stalled].
+	ErrStalled = errors.New("sink: client stalled")
+)
+
+// Config holds the settings that every stream of an application shares,
+// whatever its items: admission, timeouts, compression, reporting and
+// logging. Set it up once and give the same value to every [Writer], to
+// sse.Writer and to every handler of package handlers, each of which has a
+// Config field:
+//
+//	streams := sink.Config{Limit: sink.NewLimit(1000, 2*time.Second), OnReport: collector.Observe}
+//	numbers := handlers.Numbers{Config: streams}
+//	w := sink.Writer[string]{Encoder: sink.Lines[string]{}, Config: streams}
+//
+// The zero value of each field is a documented default, so the zero Config
+// is ready to use. A Config is only read, never changed, by the streams
+// that use it.
+type Config struct {
+	// Limit, if not nil, is consulted before a stream starts: when it is
+	// full the request is answered 503 with Retry-After. One Limit shared
+	// by every stream caps them all together.
+	Limit *Limit
+
+	// StallTimeout ends a stream whose client has not accepted a batch
+	// within this time (at least 3/4 of it, in a stream that never waits
+	// for items), through the connection's write deadline; without it a
+	// client that stops reading would hold the stream forever. Zero means
+	// DefaultStallTimeout; a negative value turns it off.
+	StallTimeout time.Duration
+
+	// HeaderTimeout, if positive, sends the response headers once the
+	// first item has taken this long, without waiting further for it, so
+	// that a client learns early that the stream is open (a log that is
+	// quiet, an upstream that is slow to send its body). A failure after
+	// that is reported to the client as a failed transfer, no longer as an
+	// error status. Zero means the headers wait for the first item.
+	HeaderTimeout time.Duration
+
+	// Compress, if true, compresses the body with gzip or zstd when the
+	// request's Accept-Encoding allows it (gzip if both are equally
+	// welcome, since it is the faster of the two), flushing the
+	// compressor with every batch so that a compressed stream still
+	// streams. It adds "Vary: Accept-Encoding", and leaves a body alone
+	// whose Content-Encoding the handler has set, so content that is
+	// compressed already (an upstream's gzip body) passes as it is.
+	Compress bool
+
+	// OnReport, if not nil, is called with the report of every stream, on
+	// the handler's goroutine, after the stream has ended (for metrics).
+	OnReport func(*gin.Context, Report)
+
+	// Logger logs every stream that does not complete: a failure at
+	// Error, a stall or a rejection at Warn, a client that left at Debug
+	// (leaving is what clients do; the report still counts it). Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// stallTimeout returns the stall timeout in force: negative for none.
+func (cfg *Config) stallTimeout() time.Duration {
+	if cfg.StallTimeout == 0 {
+		return DefaultStallTimeout
+	}
+	return cfg.StallTimeout
+}
+
+// logger returns the logger in force.
+func (cfg *Config) logger() *slog.Logger {
+	if cfg.Logger == nil {
+		return slog.Default()
+	}
+	return cfg.Logger
+}

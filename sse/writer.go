@@ -1,0 +1,176 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/sink"
+)
+
+// Defaults for the zero values of [Writer]'s fields.
+const (
+	// DefaultRetry is the reconnection time a stream asks clients for.
+	DefaultRetry = 3 * time.Second
+	// DefaultHeartbeat is how long a stream may be silent before a
+	// heartbeat comment is sent.
+	DefaultHeartbeat = 15 * time.Second
+)
+
+// Writer streams Server-Sent Events to browsers' EventSource and other
+// clients. Its fields configure it; the zero value of each is a documented
+// default, and a Writer is safe for concurrent use by many requests once
+// set up.
+//
+//	events := sse.Writer{Config: streams} // the app's sink.Config
+//	r.GET("/clock", func(c *gin.Context) {
+//		events.Stream(c, func(ctx context.Context, yield func(sse.Event) error) error {
+//			…yield(sse.Event{Name: "tick", Data: time.Now().Format(time.TimeOnly)})…
+//		})
+//	})
+//
+// A stream opens at once with a retry field (EventSource reports the
+// connection open only when the headers arrive), sends a heartbeat comment
+// whenever it has been silent for the Heartbeat interval, and ends in one
+// of these ways:
+//
+//   - the producers finish: the response ends;
+//   - the hub is closed ([ErrHubClosed]): an [EventShutdown] event with a
+//     retry field (Retry plus up to half of it at random, so that clients
+//     do not all come back at once), and the response ends; the client
+//     reconnects and resumes;
+//   - a slow subscriber is disconnected ([ErrSlowSubscriber]): the
+//     response ends, and the client reconnects and resumes; the report's
+//     outcome is sink.Stalled;
+//   - a producer fails: an [EventError] event with a retry field (Retry
+//     plus jitter, as for a shutdown, so that after a failure many
+//     clients share, such as a message broker going away, they do not all
+//     come back at once), and the response ends; the event's data is the
+//     error's message for a client error (sink.StatusOf 4xx), only the
+//     status text and request id for a server error, whose detail goes to
+//     the log; the report's outcome is sink.Failed;
+//   - the client goes away or stalls: as with any sink.Writer.
+//
+// A response that ends makes EventSource reconnect after its retry time;
+// a page that does not want that closes its EventSource on EventError.
+// Since the stream opens at once, a producer cannot fail it with an HTTP
+// error status: check the request (the topic, the user's rights) before
+// calling Stream or Subscribe. EventSource gives up for good on a status
+// other than 200, which suits a topic that does not exist.
+//
+// Events are written as they are yielded, each flushed, with no buffer and
+// no goroutine between the producer and the response
+// (sink.Writer.StreamInline), so that an idle stream costs little more
+// than its connection.
+type Writer struct {
+	// Retry is the reconnection time sent to the client when the stream
+	// opens and, with jitter, when the hub shuts down or a producer
+	// fails. Zero means DefaultRetry.
+	Retry time.Duration
+
+	// Heartbeat is how long the stream may be silent before a comment is
+	// sent, so that proxies keep the connection open and a dead client is
+	// noticed. Zero means DefaultHeartbeat; a negative value sends none.
+	Heartbeat time.Duration
+
+	// Config holds the settings every stream shares: admission limit,
+	// stall timeout, compression, report hook and logger. Its
+	// HeaderTimeout does not matter here: an event stream sends its
+	// headers at once.
+	sink.Config
+}
+
+// LastEventID returns the id of the last event the client received: the
+// Last-Event-ID header that EventSource sends when it reconnects or, for
+// clients that cannot set headers, the lastEventId query parameter.
+func LastEventID(c *gin.Context) string {
+	if id := c.GetHeader("Last-Event-ID"); id != "" {
+		return id
+	}
+	return c.Query("lastEventId")
+}
+
+// Stream streams the events of producers to the client and returns the
+// report of the stream; see [Writer] for how it opens and ends. The
+// producers run concurrently, their events interleaved, and Stream returns
+// when every one has returned. An event that cannot be framed (an id or
+// name holding a line break) fails the stream.
+func (w *Writer) Stream(c *gin.Context, producers ...generator.Func[Event]) sink.Report {
+	frames := make([]generator.Func[Frame], len(producers))
+	for i, p := range producers {
+		frames[i] = framed(p)
+	}
+	return w.streamFrames(c, frames)
+}
+
+// Subscribe streams a topic of h to the client, resuming after the
+// client's [LastEventID] (see [Hub.Subscribe]), until the client leaves or
+// the hub closes. The handler chooses the topic, and should check it, since
+// MemHub makes a topic for any name.
+func (w *Writer) Subscribe(c *gin.Context, h Hub, topic string) sink.Report {
+	lastEventID := LastEventID(c)
+	return w.streamFrames(c, []generator.Func[Frame]{func(ctx context.Context, yield func(Frame) error) error {
+		return h.Subscribe(ctx, topic, lastEventID, yield)
+	}})
+}
+
+// StreamFrames is [Writer.Stream] for producers of frames: events encoded
+// once, as a hub does, to be sent to many clients.
+func (w *Writer) StreamFrames(c *gin.Context, producers ...generator.Func[Frame]) sink.Report {
+	return w.streamFrames(c, producers)
+}
+
+// streamFrames streams the frames of producers as an event stream.
+func (w *Writer) streamFrames(c *gin.Context, producers []generator.Func[Frame]) sink.Report {
+	retry := w.retry()
+	s := sink.Writer[Frame]{Encoder: FrameEncoder{Retry: retry}, Config: w.Config}
+	return s.StreamInline(c, w.producer(retry, producers))
+}
+
+// retry returns the retry time in force.
+func (w *Writer) retry() time.Duration {
+	if w.Retry <= 0 {
+		return DefaultRetry
+	}
+	return w.Retry
+}
+
+// producer wraps the producers in one that opens the stream, sends
+// heartbeats and ends a stream whose hub closed with a shutdown event.
+// How a failure is told is the encoder's epilogue.
+func (w *Writer) producer(retry time.Duration, producers []generator.Func[Frame]) generator.Func[Frame] {
+	interval := w.Heartbeat
+	if interval == 0 {
+		interval = DefaultHeartbeat
+	}
+	run := generator.Merge(producers...)
+	if len(producers) == 1 {
+		run = producers[0] // without Merge's goroutine
+	}
+	return func(ctx context.Context, yield func(Frame) error) error {
+		if err := yield(retryFrame(retry)); err != nil {
+			return err
+		}
+		send := yield
+		if interval > 0 {
+			hb := startHeartbeat(interval, yield)
+			defer hb.stop()
+			send = hb.send
+		}
+		err := run.Call(ctx, send)
+		if errors.Is(err, ErrHubClosed) && ctx.Err() == nil {
+			return send(mustFrame(Event{Name: EventShutdown, Retry: jittered(retry), Data: "the server is shutting down"}))
+		}
+		return err
+	}
+}
+
+// jittered returns retry plus up to half of it at random, so that clients
+// told to come back do not all come back at once.
+func jittered(retry time.Duration) time.Duration {
+	return retry + time.Duration(rand.Int64N(int64(retry/2)+1))
+}
