@@ -36,11 +36,14 @@ func (p protocol) major() int {
 	return 1
 }
 
+// protocols are HTTP/1.1 and HTTP/2.
+var protocols = []protocol{{"HTTP1.1", false}, {"HTTP2", true}}
+
 // forEachProtocol runs test as one subtest over HTTP/1.1 and one over
 // HTTP/2.
 func forEachProtocol(t *testing.T, test func(t *testing.T, p protocol)) {
 	t.Helper()
-	for _, p := range []protocol{{"HTTP1.1", false}, {"HTTP2", true}} {
+	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) { test(t, p) })
 	}
 }

@@ -153,8 +153,8 @@ func TestInlineFailures(t *testing.T) {
 			t.Run(f.name+" before the first byte", func(t *testing.T) {
 				resp := get(t, t.Context(), client, p, url+"/before/"+strconv.Itoa(i))
 				body, err := io.ReadAll(resp.Body)
-				if err != nil || resp.StatusCode != f.wantStatus || !strings.Contains(string(body), f.wantBody) {
-					t.Errorf("status %d, body %q, error %v; want %d saying %q", resp.StatusCode, body, err, f.wantStatus, f.wantBody)
+				if err != nil || resp.StatusCode != f.wantStatus || string(body) != f.wantBody {
+					t.Errorf("status %d, body %q, error %v; want %d and %q", resp.StatusCode, body, err, f.wantStatus, f.wantBody)
 				}
 				if r := rep.next(t); r.Outcome != sink.Failed || r.Status != f.wantStatus || !errors.Is(r.Err, f.err) {
 					t.Errorf("report: %v, %d, %v", r.Outcome, r.Status, r.Err)

@@ -25,7 +25,7 @@ func BenchmarkExport(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
 	for _, capacity := range []int{64, handlers.DefaultExportCapacity, 1024} {
 		b.Run(fmt.Sprintf("capacity=%d", capacity), func(b *testing.B) {
-			export := &handlers.Export{
+			export := handlers.Export{
 				DB: db,
 				Query: `SELECT n AS id, 'user ' || n AS name, 'user' || n || '@example.com' AS email
 					FROM generate_series(1, $1::int) AS n`,
@@ -33,7 +33,7 @@ func BenchmarkExport(b *testing.B) {
 				Capacity: capacity,
 			}
 			engine := gin.New()
-			engine.GET("/users.csv", export.Serve)
+			engine.GET("/users.csv", export.Handler())
 			client, base := loopback.Serve(b, false, engine, 0)
 			var size int64
 			for b.Loop() {

@@ -336,12 +336,12 @@ func TestExportMatchesTable(t *testing.T) {
 		if len(want) < len(exportAwkwardUsers()) {
 			t.Fatalf("read %d users back, inserted %d", len(want), len(exportAwkwardUsers()))
 		}
-		export := &handlers.Export{
+		export := handlers.Export{
 			DB:       d.db,
 			Query:    "SELECT " + exportUserColumns + " FROM users ORDER BY id",
 			Filename: "users.csv",
 		}
-		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/users": export.Serve}))
+		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/users": export.Handler()}))
 		columns := strings.Split(exportUserColumns, ", ")
 
 		t.Run("CSV", func(t *testing.T) {
@@ -552,7 +552,7 @@ func TestExportValueFormats(t *testing.T) {
 	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{
 		"/value": func(c *gin.Context) {
 			e := handlers.Export{DB: d.db, Query: "SELECT " + c.Query("expr") + " AS v"}
-			e.Serve(c)
+			e.Handler()(c)
 		},
 	}))
 	tests := []struct {
@@ -639,8 +639,8 @@ func TestExportSameBytesOnBothDatabases(t *testing.T) {
 		for _, u := range slices.Backward(users) {
 			d.exec(t, "INSERT INTO users VALUES ("+d.param(1)+", "+d.param(2)+", "+d.param(3)+")", u...)
 		}
-		export := &handlers.Export{DB: d.db, Query: "SELECT id, name, email FROM users ORDER BY id", Filename: "users.csv"}
-		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/export/users.csv": export.Serve}))
+		export := handlers.Export{DB: d.db, Query: "SELECT id, name, email FROM users ORDER BY id", Filename: "users.csv"}
+		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/export/users.csv": export.Handler()}))
 		for _, f := range []struct{ query, want string }{{"", wantCSV}, {"?format=ndjson", wantNDJSON}} {
 			if _, body := exportBody(t, client, base+"/export/users.csv"+f.query); string(body) != f.want {
 				t.Errorf("GET /export/users.csv%s:\n got %q\nwant %q", f.query, body, f.want)
@@ -654,8 +654,8 @@ func TestExportSameBytesOnBothDatabases(t *testing.T) {
 func TestExportEmptyResult(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, d exportDB) {
 		d.exec(t, "CREATE TABLE users (id integer PRIMARY KEY, name text)")
-		export := &handlers.Export{DB: d.db, Query: "SELECT id, name FROM users"}
-		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/": export.Serve}))
+		export := handlers.Export{DB: d.db, Query: "SELECT id, name FROM users"}
+		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/": export.Handler()}))
 		resp, body := exportBody(t, client, base+"/")
 		checkExportResponse(t, resp, "text/csv; charset=utf-8", `attachment; filename="export.csv"`)
 		if string(body) != "id,name\n" {
@@ -712,8 +712,8 @@ func TestExportFormat(t *testing.T) {
 		{"a bad escape", "format=%zz", "", ""},
 		{"more than 10,000 parameters", "format=ndjson" + strings.Repeat("&x=1", 10_000), "", ""},
 	}
-	export := &handlers.Export{DB: db, Query: "SELECT n FROM t", Filename: "t.csv"}
-	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/t": export.Serve}))
+	export := handlers.Export{DB: db, Query: "SELECT n FROM t", Filename: "t.csv"}
+	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/t": export.Handler()}))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			header := []string{}
@@ -778,8 +778,8 @@ func TestExportQueryError(t *testing.T) {
 		}[d.postgres]
 		rep := newExportReports()
 		route := func(query string) gin.HandlerFunc {
-			e := &handlers.Export{DB: d.db, Query: query, Filename: "x.csv", OnReport: rep.hook, Logger: quiet}
-			return e.Serve
+			e := handlers.Export{DB: d.db, Query: query, Filename: "x.csv", Config: sink.Config{OnReport: rep.hook, Logger: quiet}}
+			return e.Handler()
 		}
 		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{
 			"/missing":   route("SELECT * FROM missing"),
@@ -842,8 +842,8 @@ func TestExportQueryError(t *testing.T) {
 func TestExportFirstRowError(t *testing.T) {
 	db := sql.OpenDB(firstRowFails{})
 	t.Cleanup(func() { db.Close() })
-	export := &handlers.Export{DB: db, Query: "SELECT id, name FROM users", Logger: quiet}
-	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/": export.Serve}))
+	export := handlers.Export{DB: db, Query: "SELECT id, name FROM users", Config: sink.Config{Logger: quiet}}
+	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/": export.Handler()}))
 	for _, q := range []string{"", "?format=ndjson"} {
 		resp, body := exportBody(t, client, base+"/"+q)
 		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), errFirstRow.Error()) {
@@ -886,9 +886,9 @@ func TestExportConnectionKilled(t *testing.T) {
 			dsn := srv.NewDatabase(t)
 			pool, monitor := pgtest.Open(t, dsn), pgtest.Open(t, dsn)
 			rep := newExportReports()
-			endless := &handlers.Export{DB: pool, Query: endlessRows, OnReport: rep.hook, Logger: quiet}
-			small := &handlers.Export{DB: pool, Query: "SELECT generate_series(1, $1::int) AS n", Args: []any{3}}
-			client, base := serveOver(t, v, exportEngine(map[string]gin.HandlerFunc{"/endless": endless.Serve, "/small": small.Serve}))
+			endless := handlers.Export{DB: pool, Query: endlessRows, Config: sink.Config{OnReport: rep.hook, Logger: quiet}}
+			small := handlers.Export{DB: pool, Query: "SELECT generate_series(1, $1::int) AS n", Args: []any{3}}
+			client, base := serveOver(t, v, exportEngine(map[string]gin.HandlerFunc{"/endless": endless.Handler(), "/small": small.Handler()}))
 
 			resp := exportGet(t, client, base+"/endless")
 			if resp.StatusCode != http.StatusOK || resp.ProtoMajor != map[bool]int{false: 1, true: 2}[v.http2] {
@@ -949,7 +949,7 @@ func TestExportFilename(t *testing.T) {
 	}
 	routes := map[string]gin.HandlerFunc{}
 	for i, tt := range tests {
-		routes["/"+strconv.Itoa(i)] = (&handlers.Export{DB: db, Query: "SELECT 1 AS n", Filename: tt.filename}).Serve
+		routes["/"+strconv.Itoa(i)] = handlers.Export{DB: db, Query: "SELECT 1 AS n", Filename: tt.filename}.Handler()
 	}
 	client, base := serveOver(t, httpVersions[0], exportEngine(routes))
 	for i, tt := range tests {
@@ -1040,13 +1040,13 @@ func TestExportBoundedMemory(t *testing.T) {
 		growthBound = 4 << 20
 	)
 	db := pgtest.DB(t)
-	export := &handlers.Export{
+	export := handlers.Export{
 		DB: db,
 		Query: `SELECT n AS id, 'user ' || n AS name, 'user' || n || '@example.com' AS email
 			FROM (SELECT generate_series(1, $1::int) AS n) s`,
 		Args: []any{n},
 	}
-	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/users": export.Serve}))
+	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/users": export.Handler()}))
 
 	runtime.GC()
 	var received atomic.Int64
@@ -1132,13 +1132,13 @@ func ExampleExport() {
 		panic(err)
 	}
 
-	users := &handlers.Export{
+	users := handlers.Export{
 		DB:       db,
 		Query:    "SELECT id, name, email FROM users ORDER BY id",
 		Filename: "users.csv",
 	}
 	r := gin.New()
-	r.GET("/export/users.csv", users.Serve)
+	r.GET("/export/users.csv", users.Handler())
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 
@@ -1185,9 +1185,9 @@ func FuzzExportFormat(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer db.Close()
-	export := &handlers.Export{DB: db, Query: "SELECT 1 AS n"}
+	export := handlers.Export{DB: db, Query: "SELECT 1 AS n"}
 	engine := gin.New()
-	engine.GET("/t", export.Serve)
+	engine.GET("/t", export.Handler())
 
 	const (
 		csvType, csvBody       = "text/csv; charset=utf-8", "n\n1\n"

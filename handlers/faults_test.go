@@ -100,14 +100,14 @@ type logRecorder struct {
 func (l *logRecorder) logger() *slog.Logger { return slog.New(recordingHandler{l, nil}) }
 
 // worseThanClientGone returns the records that say more than that a client
-// went away: above slog.LevelInfo, at which a sink logs a client gone, or
+// went away: above slog.LevelDebug, at which a sink logs a client gone, or
 // with another outcome than client_gone.
 func (l *logRecorder) worseThanClientGone() []logRecord {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var worse []logRecord
 	for _, r := range l.records {
-		if r.level > slog.LevelInfo || r.attrs["outcome"] != sink.ClientGone.String() {
+		if r.level > slog.LevelDebug || r.attrs["outcome"] != sink.ClientGone.String() {
 			worse = append(worse, r)
 		}
 	}
@@ -262,7 +262,7 @@ type disconnectTarget struct {
 // request — over HTTP/1.1 and HTTP/2, four clients at a time. Whatever the
 // point: every handler returns, none panics, every stream reports, as
 // completed or client gone, nothing is logged above what a sink logs for
-// a client gone (info, outcome client_gone), the bytes read are those of
+// a client gone (debug, outcome client_gone), the bytes read are those of
 // the source, a body read to its end is byte-exact (SHA-256), and no
 // goroutine is left (also checked at the package's end by TestMain).
 // 100 disconnects in all; 1,000 with -tags long.
@@ -290,27 +290,29 @@ func TestRandomDisconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() }) // after the servers have closed
-	engine.GET("/files/:name", handlers.Files{Root: root}.Serve)
-	engine.GET("/download/:name", handlers.Files{Root: root, Attachment: true}.Serve)
+	engine.GET("/files/:name", handlers.Files{Root: root}.Handler())
+	engine.GET("/download/:name", handlers.Files{Root: root, Attachment: true}.Handler())
 	targets = append(targets,
 		disconnectTarget{name: "Files", route: "/files/:name", path: "/files/data.bin", body: fileBody},
 		disconnectTarget{name: "Attachment", route: "/download/:name", path: "/download/data.bin", body: fileBody})
 
 	// Export, CSV and NDJSON, on PostgreSQL.
 	const exportRows = 5000
-	export := &handlers.Export{
-		DB:    pgtest.DB(t),
-		Query: "SELECT g AS id, 'user ' || g AS name FROM generate_series(1, $1::int) g",
-		Args:  []any{exportRows}, OnReport: tr.hook, Logger: logger,
+	streams := sink.Config{OnReport: tr.hook, Logger: logger}
+	export := handlers.Export{
+		DB:     pgtest.DB(t),
+		Query:  "SELECT g AS id, 'user ' || g AS name FROM generate_series(1, $1::int) g",
+		Args:   []any{exportRows},
+		Config: streams,
 	}
-	engine.GET("/export", export.Serve)
+	engine.GET("/export", export.Handler())
 	targets = append(targets,
 		disconnectTarget{name: "Export CSV", route: "/export", path: "/export?format=csv", body: exportCSV(exportRows), reports: true},
 		disconnectTarget{name: "Export NDJSON", route: "/export", path: "/export?format=ndjson", body: exportNDJSON(exportRows), reports: true})
 
 	// Numbers.
 	const numbers = 20_000
-	engine.GET("/numbers", (&handlers.Numbers{OnReport: tr.hook, Logger: logger}).Serve)
+	engine.GET("/numbers", handlers.Numbers{Config: streams}.Handler())
 	targets = append(targets, disconnectTarget{name: "Numbers", route: "/numbers",
 		path: "/numbers?interval=0&count=" + strconv.Itoa(numbers), body: []byte(numberLines(numbers)), reports: true})
 
@@ -323,9 +325,8 @@ func TestRandomDisconnects(t *testing.T) {
 	if err := os.WriteFile(tailPath, history.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tail := &handlers.Tail{Path: tailPath, PollInterval: 5 * time.Millisecond,
-		Writer: sink.Writer[string]{Config: sink.Config{OnReport: tr.hook, Logger: logger}}}
-	engine.GET("/tail", tail.Serve)
+	tail := handlers.Tail{Path: tailPath, PollInterval: 5 * time.Millisecond, Config: streams}
+	engine.GET("/tail", tail.Handler())
 	targets = append(targets, disconnectTarget{name: "Tail", route: "/tail", path: "/tail?lines=2000",
 		body: history.Bytes(), endless: true, reports: true})
 
@@ -335,9 +336,8 @@ func TestRandomDisconnects(t *testing.T) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		writeInPieces(w, proxyBody)
 	}, 0)
-	proxy := &handlers.Proxy{URL: up.URL, Client: proxyClient(t, 0),
-		Writer: sink.Writer[[]byte]{Config: sink.Config{OnReport: tr.hook, Logger: logger}}}
-	engine.GET("/proxy", proxy.Serve)
+	proxy := handlers.Proxy{URL: up.URL, Client: proxyClient(t, 0), Config: streams}
+	engine.GET("/proxy", proxy.Handler())
 	targets = append(targets, disconnectTarget{name: "Proxy", route: "/proxy", path: "/proxy",
 		header: http.Header{"Accept-Encoding": {"identity"}}, body: proxyBody, reports: true})
 
@@ -354,12 +354,11 @@ func TestRandomDisconnects(t *testing.T) {
 
 	// Events: a client resuming from the first of 300 events gets the
 	// other 299 replayed, then waits for more.
-	sseWriter := sse.Writer{Heartbeat: -1, Config: sink.Config{OnReport: tr.hook, Logger: logger}}
 	retry := fmt.Appendf(nil, "retry: %d\n\n", sse.DefaultRetry.Milliseconds())
 	hub := &sse.MemHub{}
 	t.Cleanup(func() { hub.Close() })
-	events := &handlers.Events{Hub: hub, Topics: []string{"news"}, Writer: sseWriter}
-	engine.GET("/events", events.Serve)
+	events := handlers.Events{Hub: hub, Topics: []string{"news"}, Heartbeat: -1, Config: streams}
+	engine.GET("/events", events.Handler())
 	eventsBody := bytes.Clone(retry)
 	var firstID string
 	for i := range 300 {
@@ -380,9 +379,9 @@ func TestRandomDisconnects(t *testing.T) {
 	// (A hub buffer above 300: the test's own subscriber must not fall
 	// behind and be dropped while the 300 lines are published at once.)
 	logEvents := &handlers.LogEvents{Path: filepath.Join(dir, "app.log"), Hub: &sse.MemHub{Buffer: 1024},
-		PollInterval: 5 * time.Millisecond, Writer: sseWriter}
+		PollInterval: 5 * time.Millisecond, Heartbeat: -1, Config: streams}
 	logBody := startLogEvents(t, logEvents, 300)
-	engine.GET("/logs", logEvents.Serve)
+	engine.GET("/logs", logEvents.Handler())
 	targets = append(targets, disconnectTarget{name: "LogEvents", route: "/logs", path: "/logs?lines=300",
 		body: append(bytes.Clone(retry), logBody...), endless: true, reports: true})
 
@@ -713,7 +712,7 @@ func TestProxyUpstreamFaults(t *testing.T) {
 			append(fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 2*len(upstreamPart)), upstreamPart...), false)},
 		{name: "the upstream handler aborts", upstream: partThen(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })},
 		{name: "silent past HeaderTimeout", upstream: waitForCancel,
-			proxy: handlers.Proxy{HeaderTimeout: 100 * time.Millisecond}, wantStatus: 504},
+			proxy: handlers.Proxy{ResponseHeaderTimeout: 100 * time.Millisecond}, wantStatus: 504},
 		{name: "silent past Client.Timeout before the body", upstream: waitForCancel, timeout: 200 * time.Millisecond, wantStatus: 504},
 		{name: "silent past Client.Timeout in the middle of the body", upstream: partThen(waitForCancel), timeout: 500 * time.Millisecond},
 	}
@@ -739,17 +738,15 @@ func TestProxyUpstreamFaults(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				reports := make(chan sink.Report, 4)
-				writer := sink.Writer[[]byte]{
-					Config: sink.Config{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet},
-				}
+				streams := sink.Config{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet}
 				engine := gin.New()
 				if recovery {
 					engine.Use(gin.Recovery())
 				}
-				engine.GET("/good", (&handlers.Proxy{URL: up.URL + "/good", Client: shared, Writer: writer}).Serve)
+				engine.GET("/good", handlers.Proxy{URL: up.URL + "/good", Client: shared, Config: streams}.Handler())
 				for i, f := range faults {
 					p := f.proxy
-					p.URL, p.Client, p.Writer = refused, shared, writer
+					p.URL, p.Client, p.Config = refused, shared, streams
 					if f.upstream != nil {
 						p.URL = up.URL + "/" + strconv.Itoa(i)
 					}
@@ -758,7 +755,7 @@ func TestProxyUpstreamFaults(t *testing.T) {
 						c.Timeout = f.timeout
 						p.Client = &c
 					}
-					engine.GET("/"+strconv.Itoa(i), p.Serve)
+					engine.GET("/"+strconv.Itoa(i), p.Handler())
 				}
 				client, base := loopback.Serve(t, v.http2, engine, 0)
 				client.Transport.(*http.Transport).DisableCompression = true
@@ -776,6 +773,11 @@ func TestProxyUpstreamFaults(t *testing.T) {
 							if resp.StatusCode != f.wantStatus && (f.wantStatus != 0 || resp.StatusCode < 500) || err != nil {
 								t.Errorf("%d %q, %v; want %s", resp.StatusCode, body, err, map[bool]string{
 									true: strconv.Itoa(f.wantStatus) + " and a complete error message", false: "200 then a failed transfer"}[f.wantStatus != 0])
+							}
+							// A server error's body is its status alone:
+							// the upstream's address and error are logged.
+							if want := fmt.Sprintf("%d %s\n", resp.StatusCode, http.StatusText(resp.StatusCode)); err == nil && string(body) != want {
+								t.Errorf("body %q, want %q", body, want)
 							}
 							if f.wantStatus == 0 {
 								t.Logf("the upstream's failure came before the first byte: %d %q", resp.StatusCode, body)
@@ -916,9 +918,9 @@ func TestExportRowsExactOrLoud(t *testing.T) {
 		if !ok {
 			return
 		}
-		e := &handlers.Export{DB: pool, Query: exportRowsQuery(c.Query("sleep") != ""), Args: []any{n},
-			OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet}
-		e.Serve(c)
+		e := handlers.Export{DB: pool, Query: exportRowsQuery(c.Query("sleep") != ""), Args: []any{n},
+			Config: sink.Config{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet}}
+		e.Handler()(c)
 	})
 	sizes := []int{0, 1, 3000, testscale.Pick(10_000, 200_000)}
 	rounds := testscale.Pick(1, 10)
@@ -1125,10 +1127,10 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 					t.Fatal(err)
 				}
 				reports := make(chan sink.Report, 1)
-				tail := &handlers.Tail{Path: path, PollInterval: 5 * time.Millisecond,
-					Writer: sink.Writer[string]{Config: sink.Config{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet}}}
+				tail := handlers.Tail{Path: path, PollInterval: 5 * time.Millisecond,
+					Config: sink.Config{OnReport: func(_ *gin.Context, r sink.Report) { reports <- r }, Logger: quiet}}
 				engine := gin.New()
-				engine.GET("/logs", tail.Serve)
+				engine.GET("/logs", tail.Handler())
 				client, base := loopback.Serve(t, v.http2, engine, 16<<10)
 				ctx, cancel := context.WithTimeout(t.Context(), faultPatience)
 				defer cancel()

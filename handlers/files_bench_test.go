@@ -48,7 +48,7 @@ func BenchmarkFiles(b *testing.B) {
 	defer root.Close()
 
 	files := gin.New()
-	files.GET("/:name", handlers.Files{Root: root}.Serve)
+	files.GET("/:name", handlers.Files{Root: root}.Handler())
 	cfile := gin.New()
 	cfile.GET("/:name", func(c *gin.Context) { c.File(filepath.Join(dir, c.Param("name"))) })
 	servers := []struct {

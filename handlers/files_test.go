@@ -129,13 +129,12 @@ func (f *filesFixture) engine(extra ...gin.HandlerFunc) *gin.Engine {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.Use(extra...)
-	reports := Files{Root: f.root}
-	files := Files{Root: f.root, Param: "path"}
-	r.GET("/reports/:name", reports.Serve)
-	r.HEAD("/reports/:name", reports.Serve)
-	r.GET("/files/*path", files.Serve)
-	r.HEAD("/files/*path", files.Serve)
-	r.GET("/download/*path", Files{Root: f.root, Param: "path", Attachment: true}.Serve)
+	files := Files{Root: f.root}.Handler()
+	r.GET("/reports/:name", files)
+	r.HEAD("/reports/:name", files)
+	r.GET("/files/*path", files)
+	r.HEAD("/files/*path", files)
+	r.GET("/download/*path", Files{Root: f.root, Attachment: true}.Handler())
 	return r
 }
 
@@ -766,33 +765,53 @@ func TestFilesAttachment(t *testing.T) {
 	}
 }
 
-// TestFilesMisconfigured: set-up mistakes panic with a message that says
-// what to fix, on the first request.
+// TestFilesMisconfigured: a set-up mistake panics with a message that says
+// what to fix when the handler is built, before any request.
 func TestFilesMisconfigured(t *testing.T) {
-	f := newFilesFixture(t)
 	tests := []struct {
 		name  string
 		files Files
 		want  string
 	}{
 		{"no root", Files{}, "handlers: Files.Root is nil"},
-		{"no such parameter", Files{Root: f.root, Param: "file"},
-			`handlers: Files: route "/reports/:name" has no parameter "file"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			panics := make(chan any, 1)
-			r := gin.New()
-			r.Use(func(c *gin.Context) {
-				defer func() { panics <- recover(); c.AbortWithStatus(500) }()
-				c.Next()
-			})
-			r.GET("/reports/:name", tt.files.Serve)
-			r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/reports/hello.txt", nil))
-			if got := <-panics; got != tt.want {
-				t.Errorf("panic %v, want %q", got, tt.want)
+			got := func() (v any) {
+				defer func() { v = recover() }()
+				tt.files.Handler()
+				return nil
+			}()
+			if got != tt.want {
+				t.Errorf("Handler() panicked with %v, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFilesLastParam: the file is named by the route's last parameter,
+// a single segment or a catch-all, whatever parameters come before it.
+func TestFilesLastParam(t *testing.T) {
+	f := newFilesFixture(t)
+	r := gin.New()
+	files := Files{Root: f.root}.Handler()
+	r.GET("/users/:user/reports/:name", files)
+	r.GET("/users/:user/files/*path", files)
+	tests := []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/users/sub/reports/hello.txt", 200, filesContent["hello.txt"]},
+		{"/users/hello.txt/reports/missing.txt", 404, "404 Not Found: \"missing.txt\": no such file\n"},
+		{"/users/hello.txt/files/sub/nested.txt", 200, filesContent["sub/nested.txt"]},
+	}
+	for _, tt := range tests {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", tt.path, nil))
+		if w.Code != tt.status || w.Body.String() != tt.body {
+			t.Errorf("GET %s = %d %q, want %d %q", tt.path, w.Code, w.Body, tt.status, tt.body)
+		}
 	}
 }
 
@@ -844,9 +863,9 @@ func ExampleFiles() {
 	}
 	defer reports.Close()
 	r := gin.New()
-	files := Files{Root: reports, Param: "path"}
-	r.GET("/reports/*path", files.Serve)
-	r.HEAD("/reports/*path", files.Serve)
+	files := Files{Root: reports}.Handler()
+	r.GET("/reports/*path", files)
+	r.HEAD("/reports/*path", files)
 
 	for _, path := range []string{"/reports/summary.txt", "/reports/../../etc/passwd", "/reports/missing.txt"} {
 		w := httptest.NewRecorder()

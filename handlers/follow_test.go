@@ -104,13 +104,13 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // tailServer serves tail at /logs over HTTP/1.1, or over HTTP/2 if http2
 // is set, until the test ends. It returns a client for it, the URL of
 // /logs and the channel of the streams' reports.
-func tailServer(t *testing.T, tail *Tail, http2 bool) (*http.Client, string, chan sink.Report) {
+func tailServer(t *testing.T, tail Tail, http2 bool) (*http.Client, string, chan sink.Report) {
 	t.Helper()
 	reports := make(chan sink.Report, 8)
-	tail.Writer.OnReport = func(_ *gin.Context, r sink.Report) { reports <- r }
-	tail.Writer.Logger = slog.New(slog.DiscardHandler)
+	tail.OnReport = func(_ *gin.Context, r sink.Report) { reports <- r }
+	tail.Logger = slog.New(slog.DiscardHandler)
 	r := gin.New()
-	r.GET("/logs", tail.Serve)
+	r.GET("/logs", tail.Handler())
 	srv := httptest.NewUnstartedServer(r)
 	if http2 {
 		srv.EnableHTTP2 = true
@@ -355,7 +355,7 @@ func TestFollowHistory(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.log")
 			createLog(t, path, tc.content)
 			fsys := new(watchedFS)
-			client, url, _ := tailServer(t, &Tail{Path: path, MaxLine: tc.maxLine, PollInterval: tailPoll, fsys: fsys}, false)
+			client, url, _ := tailServer(t, Tail{Path: path, MaxLine: tc.maxLine, PollInterval: tailPoll, fsys: fsys}, false)
 			s := openLines(t, client, url+tc.query)
 			// Append once the follower has read the file: what it
 			// yields before the appended lines is the history.
@@ -388,7 +388,7 @@ func TestFollowErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			client, url, _ := tailServer(t, &Tail{Path: tc.path, PollInterval: tailPoll}, false)
+			client, url, _ := tailServer(t, Tail{Path: tc.path, PollInterval: tailPoll}, false)
 			resp, err := client.Get(url + tc.query)
 			if err != nil {
 				t.Fatal(err)
@@ -442,7 +442,7 @@ func TestFollowReadsOnlyTheTail(t *testing.T) {
 			f.Close()
 
 			fsys := new(watchedFS)
-			client, url, _ := tailServer(t, &Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, false)
+			client, url, _ := tailServer(t, Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, false)
 			s := openLines(t, client, url+tc.query)
 			s.want(t, tc.want...)
 			appendLog(t, path, "next\n")
@@ -461,7 +461,7 @@ func TestFollowAppends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.log")
 	createLog(t, path, "")
 	fsys := new(watchedFS)
-	client, url, _ := tailServer(t, &Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, false)
+	client, url, _ := tailServer(t, Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, false)
 	s := openLines(t, client, url)
 
 	for i := range 5 {
@@ -576,7 +576,7 @@ func TestFollowRotation(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.log")
 			createLog(t, path, "old 1\nold 2\n")
 			fsys := new(watchedFS)
-			client, url, _ := tailServer(t, &Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, false)
+			client, url, _ := tailServer(t, Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, false)
 			s := openLines(t, client, url)
 			s.want(t, "old 1", "old 2")
 			tc.act(t, path, fsys)
@@ -600,7 +600,7 @@ func TestFollowQuickRotations(t *testing.T) {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.log")
 			createLog(t, path, "old\n")
-			client, url, _ := tailServer(t, &Tail{Path: path, PollInterval: 20 * time.Millisecond}, false)
+			client, url, _ := tailServer(t, Tail{Path: path, PollInterval: 20 * time.Millisecond}, false)
 			s := openLines(t, client, url)
 			s.want(t, "old")
 
@@ -626,7 +626,7 @@ func TestFollowQuickRotations(t *testing.T) {
 func TestFollowLongLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "app.log")
 	createLog(t, path, "")
-	client, url, _ := tailServer(t, &Tail{Path: path, MaxLine: 16, PollInterval: tailPoll}, false)
+	client, url, _ := tailServer(t, Tail{Path: path, MaxLine: 16, PollInterval: tailPoll}, false)
 	s := openLines(t, client, url)
 	cases := []struct{ name, written, want string }{
 		{"exactly MaxLine", strings.Repeat("a", 16), strings.Repeat("a", 16)},
@@ -661,7 +661,7 @@ func TestFollowClientLeaves(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.log")
 			createLog(t, path, logLines(1, 3))
 			fsys := new(watchedFS)
-			client, url, reports := tailServer(t, &Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, http2)
+			client, url, reports := tailServer(t, Tail{Path: path, PollInterval: tailPoll, fsys: fsys}, http2)
 			s := openLines(t, client, url)
 			s.want(t, splitLines(logLines(1, 3))...)
 			want := 1

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"math/big"
 	"mime"
 	"mime/multipart"
@@ -24,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,10 +94,10 @@ func serveHangup(h http.Handler, req *http.Request, hangUp bool) *hangupRecorder
 // hostileDecimal is what strconv.ParseInt reads in base 10.
 var hostileDecimal = regexp.MustCompile(`^[+-]?[0-9]+$`)
 
-// intParam is the model of IntQuery for one parameter of a query that
+// intParamModel is the model of intParam for one parameter of a query that
 // net/url parses: the value, or ok false and the value a ParamError must
 // show.
-func intParam(values url.Values, name string, def, min, max int64) (v int64, ok bool, shown string) {
+func intParamModel(values url.Values, name string, def, min, max int64) (v int64, ok bool, shown string) {
 	raw, present := values[name]
 	if !present {
 		return def, true, ""
@@ -122,7 +124,24 @@ func asJSONString(s string) string {
 	return out
 }
 
-// wantParamError checks a 400 answer of IntQuery for the parameter name
+// Keys of the JSON forms of a ParamError, sorted: an integer parameter
+// has a range, a parameter with a list of values the list instead.
+var (
+	intParamKeys    = []string{"error", "max", "min", "parameter", "value"}
+	choiceParamKeys = []string{"allowed", "error", "parameter", "value"}
+)
+
+// jsonKeys returns the keys of the JSON object body, sorted; nil if body is
+// not an object.
+func jsonKeys(body []byte) []string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
+// wantParamError checks a 400 answer of intParam for the parameter name
 // (from min to max), showing value; with malformed, a refusal of the whole
 // query string.
 func wantParamError(t *testing.T, query string, w *hangupRecorder, name string, min, max int64, value string, malformed bool) {
@@ -133,6 +152,9 @@ func wantParamError(t *testing.T, query string, w *hangupRecorder, name string, 
 	}
 	if err := json.Unmarshal(w.body.Bytes(), &pe); err != nil {
 		t.Fatalf("query %q: body %q: %v", query, w.body.String(), err)
+	}
+	if keys := jsonKeys(w.body.Bytes()); !slices.Equal(keys, intParamKeys) {
+		t.Fatalf("query %q: body %q has keys %q, want %q", query, w.body.String(), keys, intParamKeys)
 	}
 	if pe.Param != name || pe.Min != min || pe.Max != max || pe.Value != asJSONString(value) ||
 		!strings.Contains(pe.Msg, strconv.Quote(name)) || malformed != strings.Contains(pe.Msg, "malformed") {
@@ -157,11 +179,11 @@ func FuzzNumbersQuery(f *testing.F) {
 		f.Add(seed)
 	}
 	engine := gin.New()
-	engine.GET("/stream/numbers", (&Numbers{Logger: hostileQuiet}).Serve)
+	engine.GET("/stream/numbers", Numbers{Config: sink.Config{Logger: hostileQuiet}}.Handler())
 	f.Fuzz(func(t *testing.T, query string) {
 		values, malformed := url.ParseQuery(query)
-		count, countOK, countShown := intParam(values, "count", 100, 1, 1_000_000_000)
-		interval, intervalOK, intervalShown := intParam(values, "interval", 20, 0, 60_000)
+		count, countOK, countShown := intParamModel(values, "count", 100, 1, 1_000_000_000)
+		interval, intervalOK, intervalShown := intParamModel(values, "interval", 20, 0, 60_000)
 		long := count > 1000 || interval > 0 // the client leaves after the first write
 
 		req := httptest.NewRequest(http.MethodGet, "/stream/numbers", nil)
@@ -219,9 +241,11 @@ func FuzzEventsQuery(f *testing.F) {
 	}
 	hub := &sse.MemHub{}
 	defer hub.Close()
-	writer := sse.Writer{Heartbeat: -1, Config: sink.Config{Logger: hostileQuiet}}
-	events := &Events{Hub: hub, Topics: []string{"news", "alerts"}, Writer: writer}
-	logs := &LogEvents{Hub: hub, Topic: "logs", Recent: 5, Writer: writer}
+	quiet := sink.Config{Logger: hostileQuiet}
+	events := Events{Hub: hub, Topics: []string{"news", "alerts"}, Heartbeat: -1, Config: quiet}
+	// Path is never followed: Run is not started, the lines are
+	// remembered below as Run would.
+	logs := &LogEvents{Path: "unused.log", Hub: hub, Topic: "logs", Recent: 5, Heartbeat: -1, Config: quiet}
 	for i := range 3 { // lines for LogEvents to start with, as its Run does
 		e, err := hub.Publish(context.Background(), "logs", sse.Event{Data: "line " + strconv.Itoa(i)})
 		if err != nil {
@@ -232,8 +256,8 @@ func FuzzEventsQuery(f *testing.F) {
 		logs.mu.Unlock()
 	}
 	engine := gin.New()
-	engine.GET("/events", events.Serve)
-	engine.GET("/logs", logs.Serve)
+	engine.GET("/events", events.Handler())
+	engine.GET("/logs", logs.Handler())
 	f.Fuzz(func(t *testing.T, query, lastID string, useLogs bool) {
 		target := "/events"
 		if useLogs {
@@ -250,7 +274,7 @@ func FuzzEventsQuery(f *testing.F) {
 		}
 		values, malformed := url.ParseQuery(query)
 		if useLogs {
-			_, ok, shown := intParam(values, "lines", DefaultTailLines, 0, MaxTailLines)
+			_, ok, shown := intParamModel(values, "lines", DefaultTailLines, 0, MaxTailLines)
 			switch {
 			case malformed != nil:
 				wantParamError(t, query, w, "lines", 0, MaxTailLines, "", true)
@@ -265,6 +289,9 @@ func FuzzEventsQuery(f *testing.F) {
 				var ce ChoiceError
 				if w.code != http.StatusBadRequest || json.Unmarshal(w.body.Bytes(), &ce) != nil {
 					t.Fatalf("/events?%s: %d %q, want 400 and a JSON error", query, w.code, w.body.String())
+				}
+				if keys := jsonKeys(w.body.Bytes()); !slices.Equal(keys, choiceParamKeys) {
+					t.Fatalf("/events?%s: body %q has keys %q, want %q", query, w.body.String(), keys, choiceParamKeys)
 				}
 				shown := ""
 				if malformed == nil {

@@ -369,8 +369,9 @@ func TestHostileCSVHeaderRow(t *testing.T) {
 		`'-2+3' AS "-x", '+5' AS "+5", char(9) || 'x' AS "` + "\t" + `tab", char(13) || 'y' AS "` + "\r" + `cr", ` +
 		`'plain' AS "line` + "\n" + `break"`
 	engine := gin.New()
-	engine.GET("/guarded", (&Export{DB: db, Query: query, Logger: hostileQuiet}).Serve)
-	engine.GET("/allowed", (&Export{DB: db, Query: query, AllowFormulas: true, Logger: hostileQuiet}).Serve)
+	quiet := sink.Config{Logger: hostileQuiet}
+	engine.GET("/guarded", Export{DB: db, Query: query, Config: quiet}.Handler())
+	engine.GET("/allowed", Export{DB: db, Query: query, AllowFormulas: true, Config: quiet}.Handler())
 	client, base := loopback.Serve(t, false, engine, 0)
 
 	names := []string{`=HYPERLINK("http://evil.example/")`, "@cmd", "-x", "+5", "\ttab", "\rcr", "line\nbreak"}
@@ -421,8 +422,10 @@ func TestHostileCSVHeaderRow(t *testing.T) {
 func hostileStreams(t *testing.T) (*gin.Engine, *sse.MemHub) {
 	t.Helper()
 	hub := &sse.MemHub{}
-	writer := sse.Writer{Heartbeat: -1, Config: sink.Config{Logger: hostileQuiet}}
-	logs := &LogEvents{Hub: hub, Topic: "logs", Recent: 10, Writer: writer}
+	quiet := sink.Config{Logger: hostileQuiet}
+	// Path is never followed: Run is not started, the lines are
+	// remembered below as Run would.
+	logs := &LogEvents{Path: "unused.log", Hub: hub, Topic: "logs", Recent: 10, Heartbeat: -1, Config: quiet}
 	for i := range 3 {
 		e, err := hub.Publish(t.Context(), "logs", sse.Event{Data: "line " + strconv.Itoa(i)})
 		if err != nil {
@@ -434,9 +437,9 @@ func hostileStreams(t *testing.T) (*gin.Engine, *sse.MemHub) {
 	}
 	engine := gin.New()
 	engine.Use(gin.Recovery())
-	engine.GET("/numbers", (&Numbers{Logger: hostileQuiet}).Serve)
-	engine.GET("/events", (&Events{Hub: hub, Topics: []string{"news", "alerts"}, Writer: writer}).Serve)
-	engine.GET("/logs", logs.Serve)
+	engine.GET("/numbers", Numbers{Config: quiet}.Handler())
+	engine.GET("/events", Events{Hub: hub, Topics: []string{"news", "alerts"}, Heartbeat: -1, Config: quiet}.Handler())
+	engine.GET("/logs", logs.Handler())
 	return engine, hub
 }
 

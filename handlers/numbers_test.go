@@ -19,9 +19,9 @@ import (
 )
 
 // numbersServer serves n at /stream/numbers over v.
-func numbersServer(t *testing.T, v overHTTP, n *handlers.Numbers) (*http.Client, string) {
+func numbersServer(t *testing.T, v overHTTP, n handlers.Numbers) (*http.Client, string) {
 	t.Helper()
-	return serveOver(t, v, exportEngine(map[string]gin.HandlerFunc{"/stream/numbers": n.Serve}))
+	return serveOver(t, v, exportEngine(map[string]gin.HandlerFunc{"/stream/numbers": n.Handler()}))
 }
 
 // numberLines returns the lines "1\n" to "n\n".
@@ -102,7 +102,7 @@ func TestNumbersParameters(t *testing.T) {
 		{"a bad escape elsewhere", "count=3&x=%zz", "count", ""},
 	}
 
-	client, base := numbersServer(t, httpVersions[0], &handlers.Numbers{Logger: quiet})
+	client, base := numbersServer(t, httpVersions[0], handlers.Numbers{Config: sink.Config{Logger: quiet}})
 	for _, tt := range acceptedCases {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := exportGet(t, client, base+"/stream/numbers?"+tt.query)
@@ -187,7 +187,7 @@ func TestNumbersArriveOverTime(t *testing.T) {
 	for _, v := range httpVersions {
 		t.Run(v.name, func(t *testing.T) {
 			rep := newExportReports()
-			client, base := numbersServer(t, v, &handlers.Numbers{OnReport: rep.hook, Logger: quiet})
+			client, base := numbersServer(t, v, handlers.Numbers{Config: sink.Config{OnReport: rep.hook, Logger: quiet}})
 
 			resp := exportGet(t, client, base+"/stream/numbers?count=2&interval=60000")
 			if line := readLine(t, bufio.NewReader(resp.Body)); line != "1\n" {
@@ -216,20 +216,23 @@ func TestNumbersArriveOverTime(t *testing.T) {
 }
 
 // TestNumbersLimit: with a Limit of one stream, a second request while the
-// first runs is answered 503 with Retry-After, and admitted once the first
-// has ended.
+// first runs is answered 503 with Retry-After, Cache-Control: no-store and a
+// one-line message, and admitted once the first has ended.
 func TestNumbersLimit(t *testing.T) {
 	rep := newExportReports()
-	n := &handlers.Numbers{Limit: sink.NewLimit(1, 2*time.Second), OnReport: rep.hook, Logger: quiet}
+	n := handlers.Numbers{Config: sink.Config{Limit: sink.NewLimit(1, 2*time.Second), OnReport: rep.hook, Logger: quiet}}
 	client, base := numbersServer(t, httpVersions[0], n)
 
 	first := exportGet(t, client, base+"/stream/numbers?count=2&interval=60000")
 	if line := readLine(t, bufio.NewReader(first.Body)); line != "1\n" {
 		t.Fatalf("first stream: %q", line)
 	}
-	resp, _ := exportBody(t, client, base+"/stream/numbers?count=1")
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "2" {
-		t.Errorf("second stream: %d, Retry-After %q; want 503, 2", resp.StatusCode, resp.Header.Get("Retry-After"))
+	resp, body := exportBody(t, client, base+"/stream/numbers?count=1")
+	const rejected = "503 Service Unavailable: too many streams at once; retry later\n"
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "2" ||
+		resp.Header.Get("Cache-Control") != "no-store" || string(body) != rejected {
+		t.Errorf("second stream: %d, Retry-After %q, Cache-Control %q, %q; want 503, 2, no-store, %q",
+			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Cache-Control"), body, rejected)
 	}
 	if r := rep.next(t); r.Outcome != sink.Rejected {
 		t.Errorf("report %v, want rejected", r.Outcome)
@@ -247,7 +250,7 @@ func TestNumbersLimit(t *testing.T) {
 // bad parameter.
 func ExampleNumbers() {
 	r := gin.New()
-	r.GET("/stream/numbers", (&handlers.Numbers{}).Serve)
+	r.GET("/stream/numbers", handlers.Numbers{}.Handler())
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 

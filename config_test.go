@@ -1,0 +1,302 @@
+package ginstream_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/sink"
+)
+
+// logBuffer is a slog handler's output, safe to read while handlers write.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newLogger returns a text logger at level writing to a new buffer.
+func newLogger(level slog.Level) (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: level})), b
+}
+
+// TestServerErrorBodyIsGeneric: a server error's body says only its status
+// and the request's id, whatever the error's text; the text and the id are
+// in the log. An id that is not a plain token is not echoed.
+func TestServerErrorBodyIsGeneric(t *testing.T) {
+	const secret = "dial tcp 10.0.0.7:5432: password authentication failed for user app"
+	for _, tt := range []struct {
+		name, requestID, responseID string
+		wantBody, wantLogID         string
+	}{
+		{"no id", "", "", "500 Internal Server Error\n", ""},
+		{"the request's id", "abc-123", "", "500 Internal Server Error (request abc-123)\n", "request_id=abc-123"},
+		{"the id a middleware set", "from-client", "from-middleware", "500 Internal Server Error (request from-middleware)\n", "request_id=from-middleware"},
+		{"an id that is not a token", "a b<script>", "", "500 Internal Server Error\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logger, logs := newLogger(slog.LevelInfo)
+			rep := newReports()
+			w := &sink.Writer[string]{Encoder: sink.Lines[string]{}, Config: sink.Config{OnReport: rep.hook, Logger: logger}}
+			engine := newEngine(false)
+			engine.GET("/fail", func(c *gin.Context) {
+				if tt.responseID != "" {
+					c.Header(sink.RequestIDHeader, tt.responseID)
+				}
+				w.Stream(c, func(context.Context, func(string) error) error { return errors.New(secret) })
+			})
+			client, url := serve(t, protocols[0], engine)
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/fail", nil)
+			if tt.requestID != "" {
+				req.Header[sink.RequestIDHeader] = []string{tt.requestID}
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusInternalServerError || string(body) != tt.wantBody {
+				t.Errorf("%d %q; want 500 %q", resp.StatusCode, body, tt.wantBody)
+			}
+			if r := rep.next(t); r.Outcome != sink.Failed || r.Err == nil || r.Err.Error() != secret {
+				t.Errorf("report %v %v; want failed with the error", r.Outcome, r.Err)
+			}
+			log := logs.String()
+			if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, secret) || !strings.Contains(log, tt.wantLogID) {
+				t.Errorf("log %q; want an ERROR line with the error and %q", log, tt.wantLogID)
+			}
+			if tt.wantLogID == "" && strings.Contains(log, "request_id") {
+				t.Errorf("log %q names a request id that is not one", log)
+			}
+		})
+	}
+}
+
+// TestClientGoneIsNotAnError: a client that leaves is reported (for
+// metrics) but is neither a gin error nor logged above Debug.
+func TestClientGoneIsNotAnError(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		logger, logs := newLogger(slog.LevelInfo)
+		debugLogger, debugLogs := newLogger(slog.LevelDebug)
+		for _, tc := range []struct {
+			logger *slog.Logger
+			logs   *logBuffer
+			want   bool // a Debug line expected
+		}{{logger, logs, false}, {debugLogger, debugLogs, true}} {
+			rep := newReports()
+			ginErrors := make(chan int, 1)
+			pr := newProbe()
+			w := &sink.Writer[[]byte]{Encoder: sink.Bytes{}, Config: sink.Config{OnReport: rep.hook, Logger: tc.logger}}
+			engine := newEngine(false)
+			engine.GET("/waits", func(c *gin.Context) {
+				w.StreamInline(c, pr.waitsAfter([]byte("hello\n")))
+				ginErrors <- len(c.Errors)
+			})
+			client, url := serve(t, p, engine)
+			ctx, disconnect := context.WithCancel(t.Context())
+			resp := get(t, ctx, client, p, url+"/waits")
+			if _, err := io.ReadFull(resp.Body, make([]byte, 6)); err != nil {
+				t.Fatal(err)
+			}
+			disconnect()
+			if r := rep.next(t); r.Outcome != sink.ClientGone {
+				t.Fatalf("report %v %v; want client_gone", r.Outcome, r.Err)
+			}
+			if n := <-ginErrors; n != 0 {
+				t.Errorf("%d gin errors recorded for a client that left; want none", n)
+			}
+			got := tc.logs.String()
+			if tc.want != strings.Contains(got, "level=DEBUG") || strings.Contains(got, "level=INFO") || strings.Contains(got, "level=ERROR") {
+				t.Errorf("log %q; want a Debug line only when Debug is on (%v)", got, tc.want)
+			}
+		}
+	})
+}
+
+// TestWriterFail: Fail answers as a stream failing before its first byte
+// would, drops the headers meant for the body, and reports the failure.
+func TestWriterFail(t *testing.T) {
+	rep := newReports()
+	w := newWriter(sink.Bytes{}, rep)
+	engine := newEngine(false)
+	engine.GET("/fail", func(c *gin.Context) {
+		c.Header("Content-Disposition", `attachment; filename="x.bin"`)
+		c.Header("Content-Encoding", "gzip")
+		c.Header("Etag", `"v1"`)
+		w.Fail(c, sink.WithStatus(http.StatusBadGateway, errors.New("upstream 10.1.2.3:80 refused")))
+	})
+	client, url := serve(t, protocols[0], engine)
+	resp := get(t, t.Context(), client, protocols[0], url+"/fail")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadGateway || string(body) != "502 Bad Gateway\n" {
+		t.Errorf("%d %q; want 502 and its status line only", resp.StatusCode, body)
+	}
+	for _, h := range []string{"Content-Disposition", "Content-Encoding", "Etag"} {
+		if v := resp.Header.Get(h); v != "" {
+			t.Errorf("%s: %q kept on an error", h, v)
+		}
+	}
+	if r := rep.next(t); r.Outcome != sink.Failed || r.Status != http.StatusBadGateway || r.Err == nil {
+		t.Errorf("report %+v", r)
+	}
+}
+
+// TestLimitRejectionDropsBodyHeaders: a 503 for a full Limit keeps none of
+// the headers the handler set for its body, so that a browser does not
+// save the message as the download.
+func TestLimitRejectionDropsBodyHeaders(t *testing.T) {
+	limit := sink.NewLimit(0, time.Second)
+	w := &sink.Writer[int]{Encoder: sink.Lines[int]{}, Config: sink.Config{Limit: limit, Logger: quiet}}
+	engine := newEngine(false)
+	engine.GET("/export", func(c *gin.Context) {
+		c.Header("Content-Disposition", `attachment; filename="users.csv"`)
+		w.Stream(c, generator.Count(3, 0))
+	})
+	client, url := serve(t, protocols[0], engine)
+	resp := get(t, t.Context(), client, protocols[0], url+"/export")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" || !strings.HasPrefix(string(body), "503 Service Unavailable: ") {
+		t.Errorf("%d Retry-After %q %q; want 503, 1, a message", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); cd != "" {
+		t.Errorf("Content-Disposition %q kept on a 503", cd)
+	}
+}
+
+// TestNoEncoder: a Writer without an encoder answers 500 and reports
+// ErrNoEncoder instead of panicking.
+func TestNoEncoder(t *testing.T) {
+	rep := newReports()
+	w := &sink.Writer[int]{Config: sink.Config{OnReport: rep.hook, Logger: quiet}}
+	engine := newEngine(false)
+	engine.GET("/x", func(c *gin.Context) { w.Stream(c, generator.Count(3, 0)) })
+	client, url := serve(t, protocols[0], engine)
+	resp := get(t, t.Context(), client, protocols[0], url+"/x")
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("status %d; want 500", resp.StatusCode)
+	}
+	if r := rep.next(t); !errors.Is(r.Err, sink.ErrNoEncoder) {
+		t.Errorf("report error %v; want ErrNoEncoder", r.Err)
+	}
+}
+
+// endLines is a Lines encoder with an epilogue: a failed stream ends with
+// a line "! MESSAGE", and the client is told if told is set.
+type endLines struct {
+	sink.Lines[string]
+	told bool
+}
+
+func (e endLines) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
+	return append(append(dst, "! "...), end.Message+"\n"...), e.told
+}
+
+// TestEpilogue: an encoder's epilogue ends a stream that failed after its
+// first byte; a told client gets a clean end after it, any other a failed
+// transfer (after it too); either way the report says it failed. A stream
+// that completes, or a client that leaves, gets no epilogue.
+func TestEpilogue(t *testing.T) {
+	forEachSetup(t, func(t *testing.T, p protocol, recovery bool) {
+		boom := errors.New("disk 3 failed")
+		for _, told := range []bool{true, false} {
+			for _, inline := range []bool{false, true} {
+				rep := newReports()
+				w := newWriter[string](endLines{told: told}, rep)
+				engine := newEngine(recovery)
+				fails := func(ctx context.Context, yield func(string) error) error {
+					if err := yield("first"); err != nil {
+						return err
+					}
+					return boom
+				}
+				engine.GET("/fails", func(c *gin.Context) {
+					if inline {
+						w.StreamInline(c, fails)
+					} else {
+						w.Stream(c, fails)
+					}
+				})
+				engine.GET("/completes", func(c *gin.Context) { w.Stream(c, generator.Slice([]string{"a", "b"})) })
+				client, url := serve(t, p, engine)
+
+				resp := get(t, t.Context(), client, p, url+"/fails")
+				body, err := io.ReadAll(resp.Body)
+				if want := "first\n! Internal Server Error\n"; string(body) != want {
+					t.Errorf("told %v, inline %v: body %q; want %q", told, inline, body, want)
+				}
+				if told && err != nil {
+					t.Errorf("told: the transfer failed (%v); want a clean end", err)
+				}
+				if !told && err == nil {
+					t.Errorf("not told: a clean end; want a failed transfer")
+				}
+				if r := rep.next(t); r.Outcome != sink.Failed || !errors.Is(r.Err, boom) {
+					t.Errorf("report %v %v; want failed", r.Outcome, r.Err)
+				}
+
+				resp = get(t, t.Context(), client, p, url+"/completes")
+				if body, err := io.ReadAll(resp.Body); err != nil || string(body) != "a\nb\n" {
+					t.Errorf("a complete stream: %q %v", body, err)
+				}
+				rep.next(t)
+			}
+		}
+	})
+}
+
+// TestInlineHeaderTimeout: StreamInline sends the headers after the
+// header timeout when the first item is late, and the item still arrives.
+func TestInlineHeaderTimeout(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		rep := newReports()
+		w := newWriter(sink.Lines[string]{}, rep)
+		w.HeaderTimeout = 10 * time.Millisecond
+		release := make(chan struct{})
+		engine := newEngine(false)
+		engine.GET("/late", func(c *gin.Context) {
+			w.StreamInline(c, func(ctx context.Context, yield func(string) error) error {
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return context.Cause(ctx)
+				}
+				return yield("late")
+			})
+		})
+		client, url := serve(t, p, engine)
+		resp := get(t, t.Context(), client, p, url+"/late") // returns with the headers
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+			t.Errorf("headers: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		close(release)
+		if body, err := io.ReadAll(resp.Body); err != nil || string(body) != "late\n" {
+			t.Errorf("body %q %v", body, err)
+		}
+		if r := rep.next(t); r.Outcome != sink.Completed || r.Items != 1 {
+			t.Errorf("report %+v", r)
+		}
+	})
+}
