@@ -168,7 +168,7 @@ func checkParamError(t *testing.T, resp *http.Response, body []byte, param strin
 // apart, so three of them take at least 40 ms. (A lower bound, which a
 // slow machine cannot break.)
 func TestNumbersDefaultInterval(t *testing.T) {
-	client, base := numbersServer(t, httpVersions[0], &handlers.Numbers{})
+	client, base := numbersServer(t, httpVersions[0], handlers.Numbers{})
 	start := time.Now()
 	_, body := exportBody(t, client, base+"/stream/numbers?count=3")
 	if elapsed := time.Since(start); elapsed < 40*time.Millisecond {

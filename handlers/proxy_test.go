@@ -9,6 +9,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -99,17 +100,20 @@ func proxyClient(t *testing.T, bufSize int) *http.Client {
 // with gin's Recovery if recovery is set, until the test ends. It returns
 // a client of it that neither decodes bodies nor follows redirects, the
 // URL of /proxy and the channel of the streams' reports. A bufSize above
-// zero sets small socket buffers between the proxy and the client.
+// zero sets small socket buffers between the proxy and the client. The
+// streams' logs are discarded unless p has a Logger.
 func proxyFront(t *testing.T, p *handlers.Proxy, http2, recovery bool, bufSize int) (*http.Client, string, chan sink.Report) {
 	t.Helper()
 	reports := make(chan sink.Report, 8)
-	p.Writer.OnReport = func(_ *gin.Context, r sink.Report) { reports <- r }
-	p.Writer.Logger = slog.New(slog.DiscardHandler)
+	p.OnReport = func(_ *gin.Context, r sink.Report) { reports <- r }
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
 	engine := gin.New()
 	if recovery {
 		engine.Use(gin.Recovery())
 	}
-	engine.GET("/proxy", p.Serve)
+	engine.GET("/proxy", p.Handler())
 	client, url := loopback.Serve(t, http2, engine, bufSize)
 	client.Transport.(*http.Transport).DisableCompression = true
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -395,7 +399,9 @@ func commonPrefix(a, b []byte) int {
 
 // TestProxyFailsBeforeBody: an upstream that cannot be reached, or that
 // fails before the first byte of its body, is answered with an error
-// status and a one-line message, without any of the upstream's headers.
+// status and a one-line body that says only the status (and the request's
+// id, if it has one), without any of the upstream's headers; what went
+// wrong, which may name the upstream, is logged instead.
 func TestProxyFailsBeforeBody(t *testing.T) {
 	// An address nothing listens on.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -425,45 +431,43 @@ func TestProxyFailsBeforeBody(t *testing.T) {
 		upstream   http.HandlerFunc // nil: url is used
 		url        string
 		proxy      handlers.Proxy
+		requestID  string // the client's X-Request-Id, if not empty
 		wantStatus int
-		wantBody   string // a part of the body
+		wantLog    string // a part of the error logged, never in the body
 	}{{
 		name:       "connection refused",
 		url:        refused,
 		wantStatus: 502,
-		wantBody:   "connection refused",
+		wantLog:    "connection refused",
 	}, {
-		name:       "no response headers within HeaderTimeout",
+		name:       "connection refused, with a request id",
+		url:        refused,
+		requestID:  "req-7",
+		wantStatus: 502,
+		wantLog:    "connection refused",
+	}, {
+		name:       "no response headers within ResponseHeaderTimeout",
 		upstream:   waitForCancel,
-		proxy:      handlers.Proxy{HeaderTimeout: 50 * time.Millisecond},
+		proxy:      handlers.Proxy{ResponseHeaderTimeout: 50 * time.Millisecond},
 		wantStatus: 504,
-		wantBody:   "no response headers from upstream in time",
+		wantLog:    "no response headers from upstream in time",
 	}, {
 		name:       "a client timeout",
 		upstream:   waitForCancel,
 		proxy:      handlers.Proxy{Client: &http.Client{Timeout: 50 * time.Millisecond}},
 		wantStatus: 504,
-		wantBody:   "Client.Timeout exceeded",
+		wantLog:    "Client.Timeout exceeded",
 	}, {
 		name:       "connection closed without a response",
 		upstream:   hijack(""),
 		wantStatus: 502,
-		wantBody:   "EOF",
+		wantLog:    "EOF",
 	}, {
 		name: "connection closed after the headers",
 		upstream: hijack("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" +
 			"Set-Cookie: a=1\r\nX-Upstream: yes\r\nContent-Length: 100\r\n\r\n"),
 		wantStatus: 502,
-		wantBody:   "unexpected EOF",
-	}, {
-		name:       "a malformed upstream URL",
-		url:        "http://[::1",
-		wantStatus: 500,
-		wantBody:   "upstream URL",
-	}, {
-		name:       "no upstream URL",
-		wantStatus: 500,
-		wantBody:   "not an absolute URL",
+		wantLog:    "unexpected EOF",
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -475,23 +479,30 @@ func TestProxyFailsBeforeBody(t *testing.T) {
 			if p.Client == nil {
 				p.Client = proxyClient(t, 0)
 			}
+			// Written on the handler's goroutine before the report is
+			// sent, so read after it without a race.
+			var log bytes.Buffer
+			p.Logger = slog.New(slog.NewTextHandler(&log, nil))
 			client, url, reports := proxyFront(t, &p, false, true, 0)
-			resp := proxyGet(t, t.Context(), client, url, nil)
+			var header http.Header
+			if tc.requestID != "" {
+				header = http.Header{"X-Request-Id": {tc.requestID}}
+			}
+			resp := proxyGet(t, t.Context(), client, url, header)
 			body, err := io.ReadAll(resp.Body)
 			if err != nil {
 				t.Fatalf("reading the body: %v", err)
 			}
-			if resp.StatusCode != tc.wantStatus || !strings.Contains(string(body), tc.wantBody) {
-				t.Errorf("got %d %q; want %d with %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
+			want := strconv.Itoa(tc.wantStatus) + " " + http.StatusText(tc.wantStatus)
+			if tc.requestID != "" {
+				want += " (request " + tc.requestID + ")"
 			}
-			// One line naming the status, and not the upstream's URL
-			// (that of a malformed one is what the message is about).
-			prefix := strconv.Itoa(tc.wantStatus) + " " + http.StatusText(tc.wantStatus) + ": "
-			if !strings.HasPrefix(string(body), prefix) || strings.Count(string(body), "\n") != 1 {
-				t.Errorf("body %q: want one line starting with %q", body, prefix)
+			want += "\n"
+			if resp.StatusCode != tc.wantStatus || string(body) != want {
+				t.Errorf("got %d %q; want %d %q", resp.StatusCode, body, tc.wantStatus, want)
 			}
-			if strings.Contains(string(body), p.URL) && tc.wantStatus != 500 {
-				t.Errorf("body %q shows the upstream's URL", body)
+			if strings.Contains(string(body), tc.wantLog) || strings.Contains(string(body), p.URL) {
+				t.Errorf("body %q shows the error or the upstream's URL", body)
 			}
 			if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
 				t.Errorf("Content-Type %q, want text/plain", ct)
@@ -504,7 +515,30 @@ func TestProxyFailsBeforeBody(t *testing.T) {
 			if r := nextReport(t, reports); r.Outcome != sink.Failed || r.Status != tc.wantStatus {
 				t.Errorf("report: %v, status %d; want failed, %d", r.Outcome, r.Status, tc.wantStatus)
 			}
+			logged := log.String()
+			if !strings.Contains(logged, "level=ERROR") || !strings.Contains(logged, tc.wantLog) {
+				t.Errorf("log %q; want an error naming %q", logged, tc.wantLog)
+			}
+			if tc.requestID != "" && !strings.Contains(logged, "request_id="+tc.requestID) {
+				t.Errorf("log %q; want request_id=%s", logged, tc.requestID)
+			}
 		})
+	}
+}
+
+// TestProxyMisconfigured: a Proxy whose URL is not an absolute http or
+// https URL panics when its handler is built, before any request.
+func TestProxyMisconfigured(t *testing.T) {
+	for _, u := range []string{"", "http://[::1", "/relative/path", "example.com/x", "ftp://example.com/x", "http:///no-host"} {
+		want := fmt.Sprintf("handlers: Proxy.URL %q is not an absolute http or https URL", u)
+		got := func() (v any) {
+			defer func() { v = recover() }()
+			handlers.Proxy{URL: u}.Handler()
+			return nil
+		}()
+		if got != want {
+			t.Errorf("Proxy{URL: %q}.Handler() panicked with %v, want %q", u, got, want)
+		}
 	}
 }
 
@@ -604,8 +638,8 @@ func (u *endlessUpstream) waitEnded(t *testing.T) error {
 // TestProxyCancelsUpstream: the upstream request is cancelled when the
 // stream ends early, also while the proxy waits on the upstream: the
 // client disconnects, or it stops reading and the stall timeout ends the
-// stream, or the stream fails (here, its encoder) with the client still
-// connected.
+// stream, or the stream fails with the client still connected (here, a
+// middleware's writer fails a write).
 func TestProxyCancelsUpstream(t *testing.T) {
 	t.Run("the stream fails while the upstream is quiet", func(t *testing.T) {
 		received := make(chan struct{})
@@ -624,10 +658,18 @@ func TestProxyCancelsUpstream(t *testing.T) {
 			rc.Flush()
 			<-r.Context().Done()
 		}, 0)
-		p := &handlers.Proxy{URL: up.URL, Client: proxyClient(t, 0)}
-		p.Writer.Encoder = new(failsAfterFirst)
-		client, url, reports := proxyFront(t, p, false, true, 0)
-		resp := proxyGet(t, t.Context(), client, url, nil)
+		reports := make(chan sink.Report, 1)
+		p := handlers.Proxy{URL: up.URL, Client: proxyClient(t, 0), Config: sink.Config{
+			OnReport: func(_ *gin.Context, r sink.Report) { reports <- r },
+			Logger:   slog.New(slog.DiscardHandler),
+		}}
+		engine := gin.New()
+		engine.Use(gin.Recovery(), func(c *gin.Context) {
+			c.Writer = &failsAfterFirst{ResponseWriter: c.Writer}
+		})
+		engine.GET("/proxy", p.Handler())
+		client, base := loopback.Serve(t, false, engine, 0)
+		resp := proxyGet(t, t.Context(), client, base+"/proxy", nil)
 		br := bufio.NewReader(resp.Body)
 		if line, err := br.ReadString('\n'); line != "first\n" {
 			t.Fatalf("first line %q, %v", line, err)
@@ -644,8 +686,10 @@ func TestProxyCancelsUpstream(t *testing.T) {
 		if _, err := io.ReadAll(br); !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("reading the rest: %v; want unexpected EOF", err)
 		}
-		if r := nextReport(t, reports); r.Outcome != sink.Failed {
-			t.Errorf("report: %v (%v); want failed", r.Outcome, r.Err)
+		// A failed write is all the sink knows of the client: it reads
+		// as a client gone.
+		if r := nextReport(t, reports); r.Outcome != sink.ClientGone || !errors.Is(r.Err, errWriteFailed) {
+			t.Errorf("report: %v (%v); want client gone, after %v", r.Outcome, r.Err, errWriteFailed)
 		}
 	})
 	for _, v := range proxyVersions {
@@ -671,15 +715,16 @@ func TestProxyCancelsUpstream(t *testing.T) {
 	}
 	for _, v := range proxyVersions {
 		t.Run(v.name+" client stalls while the upstream is quiet", func(t *testing.T) {
-			// The upstream sends more than the sockets to the client hold,
-			// but less than the proxy's buffer, then waits: the proxy
-			// waits on a read from it when the client's stall ends the
-			// stream.
+			// The upstream sends more than the sockets to the client hold
+			// (about 128 KiB at most with 32 KiB buffers), but less than
+			// they and the proxy's buffer do (2×8+1 chunks, here of at
+			// least the upstream's 16 KiB writes: 272 KiB), then waits:
+			// the proxy waits on a read from it when the client's stall
+			// ends the stream.
 			u := newEndlessUpstream()
-			up := proxyUpstream(t, u.serve(make([]byte, 16<<10), 0, 2<<20), 0)
+			up := proxyUpstream(t, u.serve(make([]byte, 16<<10), 0, 256<<10), 0)
 			p := &handlers.Proxy{URL: up.URL, Client: proxyClient(t, 0)}
-			p.Writer.StallTimeout = 100 * time.Millisecond
-			p.Writer.Capacity = 1024
+			p.StallTimeout = 100 * time.Millisecond
 			client, url, reports := proxyFront(t, p, v.http2, true, 32<<10)
 			proxyGet(t, t.Context(), client, url, nil) // and read nothing
 			if err := u.waitEnded(t); !errors.Is(err, context.Canceled) {
@@ -692,18 +737,27 @@ func TestProxyCancelsUpstream(t *testing.T) {
 	}
 }
 
-// failsAfterFirst is an encoder of raw bytes that fails on every item
-// after the first.
-type failsAfterFirst struct{ n atomic.Int64 }
+// errWriteFailed is the error of failsAfterFirst's writes.
+var errWriteFailed = errors.New("the middleware's writer failed")
 
-func (*failsAfterFirst) ContentType() string { return "application/octet-stream" }
-
-func (e *failsAfterFirst) Append(dst, item []byte) ([]byte, error) {
-	if e.n.Add(1) > 1 {
-		return dst, errors.New("encoder failed")
-	}
-	return append(dst, item...), nil
+// failsAfterFirst is the response writer of a middleware (a compressor,
+// say) that fails every write of a body after the first, with the client
+// still connected.
+type failsAfterFirst struct {
+	gin.ResponseWriter
+	n atomic.Int64
 }
+
+func (w *failsAfterFirst) Write(b []byte) (int, error) {
+	if w.n.Add(1) > 1 {
+		return 0, errWriteFailed
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap returns the writer underneath, as net/http's ResponseController
+// expects.
+func (w *failsAfterFirst) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // TestProxyBackpressure: when the client stops reading, the proxy stops
 // reading the upstream, whose writes then block: what the upstream
@@ -771,8 +825,8 @@ func BenchmarkProxy(b *testing.B) {
 	defer tr.CloseIdleConnections()
 
 	engine := gin.New()
-	p := &handlers.Proxy{URL: upstream.URL, Client: &http.Client{Transport: tr}}
-	engine.GET("/proxy", p.Serve)
+	p := handlers.Proxy{URL: upstream.URL, Client: &http.Client{Transport: tr}}
+	engine.GET("/proxy", p.Handler())
 	target, _ := url.Parse(upstream.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = tr

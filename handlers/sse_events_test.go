@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,9 +166,9 @@ func ssePublish(t *testing.T, hub sse.Hub, topic string, e sse.Event) sse.Event 
 func sseEventsServer(t *testing.T, http2 bool) (*sse.MemHub, *http.Client, string) {
 	t.Helper()
 	hub := &sse.MemHub{}
-	events := &handlers.Events{Hub: hub, Topics: []string{"news", "alerts"}, Writer: sse.Writer{Retry: 1500 * time.Millisecond}}
+	events := handlers.Events{Hub: hub, Topics: []string{"news", "alerts"}, Retry: 1500 * time.Millisecond}
 	engine := gin.New()
-	engine.GET("/events", events.Serve)
+	engine.GET("/events", events.Handler())
 	client, url := loopback.Serve(t, http2, engine, 0)
 	t.Cleanup(func() { hub.Close() }) // before the server closes, which waits for its handlers
 
@@ -176,7 +178,8 @@ func sseEventsServer(t *testing.T, http2 bool) (*sse.MemHub, *http.Client, strin
 // TestEventsTopics checks the choice of the topic: ?topic= names one of
 // the allowed topics, exactly, or the first is streamed when it is absent;
 // anything else is answered 400 with a JSON error naming the allowed
-// topics, before any stream starts.
+// topics (and no range, which is for integer parameters), before any
+// stream starts.
 func TestEventsTopics(t *testing.T) {
 	hub, client, url := sseEventsServer(t, false)
 	tests := []struct {
@@ -205,9 +208,18 @@ func TestEventsTopics(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer res.Body.Close()
+				raw, err := io.ReadAll(res.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
 				var body handlers.ChoiceError
-				if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+				if err := json.Unmarshal(raw, &body); err != nil {
 					t.Fatalf("status %d, body not JSON: %v", res.StatusCode, err)
+				}
+				var fields map[string]json.RawMessage
+				_ = json.Unmarshal(raw, &fields)
+				if keys := slices.Sorted(maps.Keys(fields)); !slices.Equal(keys, []string{"allowed", "error", "parameter", "value"}) {
+					t.Errorf("body %s has the keys %q; want allowed, error, parameter and value", raw, keys)
 				}
 				if res.StatusCode != http.StatusBadRequest || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 					t.Fatalf("status %d, Content-Type %q; want 400 and JSON", res.StatusCode, res.Header.Get("Content-Type"))

@@ -43,7 +43,7 @@ func sseStartLog(t *testing.T, logs *handlers.LogEvents) *sseLog {
 	}
 	logs.Path, logs.Hub, logs.PollInterval = l.path, l.hub, 5*time.Millisecond
 	engine := gin.New()
-	engine.GET("/logs", logs.Serve)
+	engine.GET("/logs", logs.Handler())
 	l.client, l.url = loopback.Serve(t, false, engine, 0)
 	l.url += "/logs"
 
@@ -150,7 +150,7 @@ func eventData(events []sseEvent) []string {
 // id counts as none; an id the hub does not know gets a reset event. Every
 // client sees the same line with the same id.
 func TestLogEvents(t *testing.T) {
-	l := sseStartLog(t, &handlers.LogEvents{Writer: sse.Writer{Retry: time.Second}})
+	l := sseStartLog(t, &handlers.LogEvents{Retry: time.Second})
 
 	a := sseOpen(t, l.client, l.url+"?lines=0", "")
 	sseWaitSubscribers(t, l.hub, "logs", 1)

@@ -12,6 +12,20 @@
 // large writes, a slow one gets each item onto the wire as soon as it
 // exists.
 //
+// # Configuration
+//
+// The settings that every stream of an application shares — an admission
+// [Limit], the stall and header timeouts, compression, a report hook for
+// metrics and a logger — are one [Config], set up once and given to every
+// Writer (which embeds it), to sse.Writer and to every handler of package
+// handlers:
+//
+//	streams := sink.Config{Limit: sink.NewLimit(1000, 2*time.Second), OnReport: collector.Observe}
+//	csv := &sink.Writer[[]string]{Encoder: sink.CSV{Header: header}, Config: streams}
+//
+// The zero value of every field is a documented default, so
+// [Stream](c, encoder, producers...) works with no configuration at all.
+//
 // [Writer.StreamInline] is the other way to drain a producer: it runs one
 // producer on the handler's goroutine and writes and flushes each item as
 // it is yielded, with no goroutine and no buffer of its own. Each item then
@@ -33,7 +47,11 @@
 //
 // Failures are never silent. A producer error before the first byte gives
 // an HTTP error whose status [StatusOf] takes from the error (404 for
-// something missing, 400 for bad input, 500 otherwise) and a one-line body.
+// something missing, 400 for bad input, 500 otherwise) and a one-line body:
+// the error's message for a client error, only the status and the request's
+// id ([RequestIDHeader]) for a server error, whose text — a host, a query,
+// a driver's message — goes to the log instead. [Writer.Fail] answers the
+// same way for a handler that fails before it can stream.
 // After bytes were sent the status can no longer change, so the Writer
 // aborts the response: it sets the write deadline in the past, which makes
 // the HTTP/2 server reset the stream and the HTTP/1.1 server close the
@@ -41,13 +59,26 @@
 // failed transfer (a reset stream, or an unexpected EOF) rather than a clean
 // end, whatever middleware is installed: the usual panic(http.ErrAbortHandler)
 // would be swallowed by gin's Recovery, which ends such a response cleanly
-// and so turns a failed export into a silently truncated file. Every
-// failure is logged with log/slog, recorded with gin's Context.Error and
-// returned in the [Report].
+// and so turns a failed export into a silently truncated file. An encoder
+// whose format can say that a stream failed, such as Server-Sent Events'
+// error event, implements [Epilogue]: the Writer then ends the stream with
+// it instead. Every failure is logged with log/slog, recorded with gin's
+// Context.Error and returned in the [Report]; a client that leaves is
+// reported too (outcome [ClientGone]), but is not an error and is logged
+// at Debug only.
 //
 // # Encoders
 //
-// An [Encoder] frames items: [Lines] for text lines, [Bytes] for raw bytes,
-// [NDJSON] for JSON lines and [CSV] for comma-separated records with a
-// header row and an optional guard against spreadsheet formula injection.
+// An [Encoder] frames items: [Lines] for text lines, [Bytes] for chunks of
+// raw bytes, [NDJSON] for JSON lines and [CSV] for comma-separated records
+// with a header row and a guard against spreadsheet formula injection, on
+// unless AllowFormulas is set.
+//
+// # Files
+//
+// config.go holds what streams share; writer.go how a stream starts and is
+// admitted; batch.go how Stream writes batches; inline.go how StreamInline
+// writes item by item; session.go how bytes reach the connection (headers,
+// deadlines, flushes); end.go how a stream ends (epilogue, error status,
+// abort); report.go and status.go what is reported, logged and answered.
 package sink

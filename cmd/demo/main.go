@@ -135,15 +135,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		upstream: upstreamURL(ln.Addr()),
 		proxy:    newProxyClient(),
 		metrics:  new(handlers.Metrics),
-		stall:    cfg.stallTimeout,
 		logger:   logger,
 		out:      stdout,
 		hub:      hub,
 	}
+	// The settings every stream shares, set once for every route.
+	a.streams = sink.Config{StallTimeout: cfg.stallTimeout, OnReport: a.metrics.OnReport, Logger: logger}
 	if cfg.maxStreams > 0 {
-		a.limit = sink.NewLimit(cfg.maxStreams, streamRetryAfter)
+		a.streams.Limit = sink.NewLimit(cfg.maxStreams, streamRetryAfter)
 	}
-	a.logEvents = &handlers.LogEvents{Path: appender.path, Hub: hub, Writer: a.eventWriter()}
+	a.logEvents = &handlers.LogEvents{Path: appender.path, Hub: hub, Retry: eventRetry, Config: a.streams}
 	defer a.proxy.CloseIdleConnections()
 	events := &publisher{hub: hub, interval: cfg.eventInterval, logger: logger}
 	s := &server{

@@ -22,8 +22,7 @@ type app struct {
 	upstream string       // this server's base URL, for /proxy/numbers
 	proxy    *http.Client // for /proxy/numbers; its idle connections are closed at shutdown
 	metrics  *handlers.Metrics
-	limit    *sink.Limit   // shared by every stream; nil for no limit
-	stall    time.Duration // the streams' stall timeout
+	streams  sink.Config // what every stream shares: limit, stall timeout, metrics, logger
 	logger   *slog.Logger
 	out      io.Writer // for gin's panic recovery
 
@@ -43,73 +42,45 @@ func (a *app) routes() *gin.Engine {
 	r.GET("/static/:name", serveStatic)
 	r.GET("/metrics", gin.WrapH(a.metrics))
 
-	numbers := &handlers.Numbers{
-		Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
-	}
-	r.GET("/stream/numbers", track, numbers.Serve)
+	// Downloads and the log are compressed when the client accepts it.
+	compressed := a.streams
+	compressed.Compress = true
 
-	reports := handlers.Files{Root: a.reports, Attachment: true}
-	r.GET("/reports/:name", reports.Serve)
-	r.HEAD("/reports/:name", reports.Serve)
+	r.GET("/stream/numbers", track, handlers.Numbers{Config: a.streams}.Handler())
 
-	users := &handlers.Export{
-		DB:           a.db.DB,
-		Query:        usersQuery,
-		Filename:     "users.csv",
-		Limit:        a.limit,
-		StallTimeout: a.stall,
-		OnReport:     a.metrics.OnReport,
-		Logger:       a.logger,
-		Compress:     true, // gzip or zstd when the client accepts it
-	}
-	r.GET("/export/users.csv", track, users.Serve)
+	reports := handlers.Files{Root: a.reports, Attachment: true}.Handler()
+	r.GET("/reports/:name", reports)
+	r.HEAD("/reports/:name", reports)
 
-	events := &handlers.Events{Hub: a.hub, Topics: eventTopics, Writer: a.eventWriter()}
-	r.GET("/events", track, func(c *gin.Context) { a.eventStreams.serve(c, events.Serve) })
+	users := handlers.Export{DB: a.db.DB, Query: usersQuery, Filename: "users.csv", Config: compressed}
+	r.GET("/export/users.csv", track, users.Handler())
+
+	events := handlers.Events{Hub: a.hub, Topics: eventTopics, Retry: eventRetry, Config: a.streams}.Handler()
+	r.GET("/events", track, func(c *gin.Context) { a.eventStreams.serve(c, events) })
 
 	// The demo log: as text for curl and fetch, as events for EventSource.
-	logs := &handlers.Tail{
-		Path: a.logPath,
-		Writer: sink.Writer[string]{
-			Limit: a.limit, StallTimeout: a.stall,
-			OnReport: a.metrics.OnReport, Logger: a.logger, Compress: true,
-			// With ?lines=0 on a quiet log, the client still learns at
-			// once that the stream is open.
-			HeaderTimeout: 500 * time.Millisecond,
-		},
-	}
+	// With ?lines=0 on a quiet log, the text client still learns at once
+	// that the stream is open.
+	logText := compressed
+	logText.HeaderTimeout = 500 * time.Millisecond
+	logs := handlers.Tail{Path: a.logPath, Config: logText}.Handler()
+	logEvents := a.logEvents.Handler()
 	r.GET("/stream/logs", track, func(c *gin.Context) {
 		c.Header("Vary", "Accept")
 		if handlers.WantsEventStream(c.Request) {
-			a.eventStreams.serve(c, a.logEvents.Serve)
+			a.eventStreams.serve(c, logEvents)
 			return
 		}
-		logs.Serve(c)
+		logs(c)
 	})
 
 	// The proxy's upstream is this server's own numbers stream, at the
 	// address it listens on: configuration, never request input.
-	proxy := &handlers.Proxy{
-		URL:    a.upstream + "/stream/numbers",
-		Client: a.proxy,
-		Writer: sink.Writer[[]byte]{
-			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
-		},
-	}
-	r.GET("/proxy/numbers", track, proxy.Serve)
+	proxy := handlers.Proxy{URL: a.upstream + "/stream/numbers", Client: a.proxy, Config: a.streams}
+	r.GET("/proxy/numbers", track, proxy.Handler())
 
 	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
 	return r
-}
-
-// eventWriter returns the configuration of the event streams.
-func (a *app) eventWriter() sse.Writer {
-	return sse.Writer{
-		Retry: eventRetry,
-		Sink: sink.Writer[sse.Frame]{
-			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
-		},
-	}
 }
 
 // newProxyClient returns the client of /proxy/numbers: a transport of its
