@@ -124,7 +124,8 @@ type Export struct {
 	StallTimeout time.Duration
 
 	// OnReport, if not nil, is called with the report of every export (for
-	// metrics, such as [Metrics.OnReport]).
+	// metrics, such as
+	// [github.com/ginstream/ginstream/streammetrics.Collector.Observe]).
 	OnReport func(*gin.Context, sink.Report)
 
 	// Logger logs exports that do not complete. Nil means slog.Default().

@@ -34,7 +34,8 @@ type Numbers struct {
 	StallTimeout time.Duration
 
 	// OnReport, if not nil, is called with the report of every stream (for
-	// metrics, such as [Metrics.OnReport]).
+	// metrics, such as
+	// [github.com/ginstream/ginstream/streammetrics.Collector.Observe]).
 	OnReport func(*gin.Context, sink.Report)
 
 	// Logger logs streams that do not complete. Nil means slog.Default().

@@ -52,6 +52,7 @@ import (
 
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/streammetrics"
 )
 
 func main() {
@@ -134,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		logPath:  appender.path,
 		upstream: upstreamURL(ln.Addr()),
 		proxy:    newProxyClient(),
-		metrics:  new(handlers.Metrics),
+		metrics:  streammetrics.NewCollector(streammetrics.Options{}),
 		stall:    cfg.stallTimeout,
 		logger:   logger,
 		out:      stdout,

@@ -12,6 +12,7 @@ import (
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
+	"github.com/ginstream/ginstream/streammetrics"
 )
 
 // app is what the routes need.
@@ -21,7 +22,7 @@ type app struct {
 	logPath  string       // the demo log
 	upstream string       // this server's base URL, for /proxy/numbers
 	proxy    *http.Client // for /proxy/numbers; its idle connections are closed at shutdown
-	metrics  *handlers.Metrics
+	metrics  *streammetrics.Collector
 	limit    *sink.Limit   // shared by every stream; nil for no limit
 	stall    time.Duration // the streams' stall timeout
 	logger   *slog.Logger
@@ -41,10 +42,10 @@ func (a *app) routes() *gin.Engine {
 
 	r.GET("/", servePage)
 	r.GET("/static/:name", serveStatic)
-	r.GET("/metrics", gin.WrapH(a.metrics))
+	r.GET("/metrics", gin.WrapH(metricsHandler(a.metrics)))
 
 	numbers := &handlers.Numbers{
-		Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
+		Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.Observe, Logger: a.logger,
 	}
 	r.GET("/stream/numbers", track, numbers.Serve)
 
@@ -58,7 +59,7 @@ func (a *app) routes() *gin.Engine {
 		Filename:     "users.csv",
 		Limit:        a.limit,
 		StallTimeout: a.stall,
-		OnReport:     a.metrics.OnReport,
+		OnReport:     a.metrics.Observe,
 		Logger:       a.logger,
 		Compress:     true, // gzip or zstd when the client accepts it
 	}
@@ -72,7 +73,7 @@ func (a *app) routes() *gin.Engine {
 		Path: a.logPath,
 		Writer: sink.Writer[string]{
 			Limit: a.limit, StallTimeout: a.stall,
-			OnReport: a.metrics.OnReport, Logger: a.logger, Compress: true,
+			OnReport: a.metrics.Observe, Logger: a.logger, Compress: true,
 			// With ?lines=0 on a quiet log, the client still learns at
 			// once that the stream is open.
 			HeaderTimeout: 500 * time.Millisecond,
@@ -93,7 +94,7 @@ func (a *app) routes() *gin.Engine {
 		URL:    a.upstream + "/stream/numbers",
 		Client: a.proxy,
 		Writer: sink.Writer[[]byte]{
-			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
+			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.Observe, Logger: a.logger,
 		},
 	}
 	r.GET("/proxy/numbers", track, proxy.Serve)
@@ -107,7 +108,7 @@ func (a *app) eventWriter() sse.Writer {
 	return sse.Writer{
 		Retry: eventRetry,
 		Sink: sink.Writer[sse.Frame]{
-			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.OnReport, Logger: a.logger,
+			Limit: a.limit, StallTimeout: a.stall, OnReport: a.metrics.Observe, Logger: a.logger,
 		},
 	}
 }
