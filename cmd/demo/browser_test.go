@@ -199,7 +199,7 @@ func TestBrowserPage(t *testing.T) {
 			}
 			t.Logf("screenshot saved to %s", path)
 		}
-		const gone = `ginstream_streams_total{route="/stream/numbers",outcome="client_gone"}`
+		const gone = `ginstream_streams_total{outcome="client_gone",route="/stream/numbers"}`
 		waitForMetric(t, d, gone, 0)
 		waitForMetric(t, d, `ginstream_active_streams{route="/stream/numbers"}`, 1)
 
@@ -217,7 +217,7 @@ func TestBrowserPage(t *testing.T) {
 		}
 		do(t, ctx, "stopping the log", chromedp.Click(chromedp.ID("logs-stop")))
 		waitInPage(t, ctx, "the page says stopped", `document.getElementById("logs-status").dataset.state === "stopped"`)
-		waitForMetric(t, d, `ginstream_streams_total{route="/stream/logs",outcome="client_gone"}`, 1)
+		waitForMetric(t, d, `ginstream_streams_total{outcome="client_gone",route="/stream/logs"}`, 1)
 	})
 
 	t.Run("downloads arrive", func(t *testing.T) {

@@ -221,7 +221,17 @@ func TestDemoRoutes(t *testing.T) {
 		{
 			name: "metrics", path: "/metrics",
 			status: 200, ctype: "text/plain; version=0.0.4; charset=utf-8",
-			check: contains("# TYPE ginstream_streams_total counter\n"),
+			check: func(t *testing.T, res *http.Response, body []byte) {
+				// The streams above, and the Go collector's series that
+				// cmd/streamload reads.
+				for _, want := range []string{
+					"# TYPE ginstream_streams_total counter\n",
+					"# TYPE ginstream_stream_duration_seconds histogram\n",
+					"\ngo_goroutines ", "\ngo_memstats_heap_inuse_bytes ", "\ngo_gc_heap_live_bytes ",
+				} {
+					contains(want)(t, res, body)
+				}
+			},
 		},
 		{name: "unknown path", path: "/nope", status: 404, ctype: "text/plain"},
 	}
@@ -337,10 +347,12 @@ func TestDemoLogs(t *testing.T) {
 		t.Errorf("the stream began at line %d of the log, want one of its last 3 lines when asked", start+1)
 	}
 	res.Body.Close()
-	waitForMetric(t, d, `ginstream_streams_total{route="/stream/logs",outcome="client_gone"}`, 1)
+	waitForMetric(t, d, `ginstream_streams_total{outcome="client_gone",route="/stream/logs"}`, 1)
 }
 
 // waitForMetric polls the demo's /metrics until series has the value want.
+// The series's labels must be in the order the client library writes
+// them, sorted by name.
 func waitForMetric(t *testing.T, d *demo, series string, want int64) {
 	t.Helper()
 	waitUntil(t, series+" = "+fmt.Sprint(want), func() bool {
@@ -360,8 +372,8 @@ func TestDemoProxy(t *testing.T) {
 	if want := numberLines(1, 100); string(body) != want {
 		t.Errorf("body = %.100q…, want the upstream's 100 numbers, whatever the query says", body)
 	}
-	waitForMetric(t, d, `ginstream_streams_total{route="/proxy/numbers",outcome="completed"}`, 1)
-	waitForMetric(t, d, `ginstream_streams_total{route="/stream/numbers",outcome="completed"}`, 1)
+	waitForMetric(t, d, `ginstream_streams_total{outcome="completed",route="/proxy/numbers"}`, 1)
+	waitForMetric(t, d, `ginstream_streams_total{outcome="completed",route="/stream/numbers"}`, 1)
 }
 
 // TestDemoPostgres runs the demo on PostgreSQL and on SQLite with the same

@@ -52,6 +52,7 @@ import (
 
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/streammetrics"
 )
 
 func main() {
@@ -134,13 +135,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		logPath:  appender.path,
 		upstream: upstreamURL(ln.Addr()),
 		proxy:    newProxyClient(),
-		metrics:  new(handlers.Metrics),
+		metrics:  streammetrics.NewCollector(streammetrics.Options{}),
 		logger:   logger,
 		out:      stdout,
 		hub:      hub,
 	}
 	// The settings every stream shares, set once for every route.
-	a.streams = sink.Config{StallTimeout: cfg.stallTimeout, OnReport: a.metrics.OnReport, Logger: logger}
+	a.streams = sink.Config{StallTimeout: cfg.stallTimeout, OnReport: a.metrics.Observe, Logger: logger}
 	if cfg.maxStreams > 0 {
 		a.streams.Limit = sink.NewLimit(cfg.maxStreams, streamRetryAfter)
 	}

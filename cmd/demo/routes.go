@@ -12,6 +12,7 @@ import (
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
+	"github.com/ginstream/ginstream/streammetrics"
 )
 
 // app is what the routes need.
@@ -21,7 +22,7 @@ type app struct {
 	logPath  string       // the demo log
 	upstream string       // this server's base URL, for /proxy/numbers
 	proxy    *http.Client // for /proxy/numbers; its idle connections are closed at shutdown
-	metrics  *handlers.Metrics
+	metrics  *streammetrics.Collector
 	streams  sink.Config // what every stream shares: limit, stall timeout, metrics, logger
 	logger   *slog.Logger
 	out      io.Writer // for gin's panic recovery
@@ -40,7 +41,7 @@ func (a *app) routes() *gin.Engine {
 
 	r.GET("/", servePage)
 	r.GET("/static/:name", serveStatic)
-	r.GET("/metrics", gin.WrapH(a.metrics))
+	r.GET("/metrics", gin.WrapH(metricsHandler(a.metrics)))
 
 	// Downloads and the log are compressed when the client accepts it.
 	compressed := a.streams

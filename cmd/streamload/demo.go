@@ -198,7 +198,8 @@ func (d *demoProcess) scrape(ctx context.Context) (samples, error) {
 	return parseMetrics(body)
 }
 
-// samples are metrics by series, as Metrics writes them: name{labels}.
+// samples are metrics by series, as the demo's /metrics writes them:
+// name{labels}.
 type samples map[string]float64
 
 // parseMetrics parses the Prometheus text format.
