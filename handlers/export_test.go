@@ -758,9 +758,10 @@ func checkFormatError(t *testing.T, resp *http.Response, body []byte) {
 }
 
 // TestExportQueryError: a query that fails before its first row — at
-// once, or computing the first row — is answered with 500 and the
-// database's message, without the attachment header. One that fails after
-// rows were sent ends in a failed transfer, never a clean end.
+// once, or computing the first row — is answered with 500 and nothing but
+// the status, without the attachment header; the database's message, which
+// may show the query, is logged instead. One that fails after rows were
+// sent ends in a failed transfer, never a clean end.
 func TestExportQueryError(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, d exportDB) {
 		// A query failing at row n: division by zero in PostgreSQL, an
@@ -777,8 +778,12 @@ func TestExportQueryError(t *testing.T) {
 			false: {"no such table: missing", "integer overflow"},
 		}[d.postgres]
 		rep := newExportReports()
+		// Written before each stream is reported, so read after the
+		// report without a race: the requests are sequential.
+		var log bytes.Buffer
+		logger := slog.New(slog.NewTextHandler(&log, nil))
 		route := func(query string) gin.HandlerFunc {
-			e := handlers.Export{DB: d.db, Query: query, Filename: "x.csv", Config: sink.Config{OnReport: rep.hook, Logger: quiet}}
+			e := handlers.Export{DB: d.db, Query: query, Filename: "x.csv", Config: sink.Config{OnReport: rep.hook, Logger: logger}}
 			return e.Handler()
 		}
 		client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{
@@ -797,15 +802,21 @@ func TestExportQueryError(t *testing.T) {
 		for _, tt := range cases {
 			t.Run(tt.name, func(t *testing.T) {
 				for _, q := range []string{"", "?format=ndjson"} {
+					log.Reset()
 					resp, body := exportBody(t, client, base+tt.path+q)
-					if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), tt.msg) {
-						t.Errorf("GET %s: %d %q, want 500 and a message saying %q", tt.path+q, resp.StatusCode, body, tt.msg)
+					if resp.StatusCode != http.StatusInternalServerError || string(body) != "500 Internal Server Error\n" {
+						t.Errorf("GET %s: %d %q, want 500 and only the status", tt.path+q, resp.StatusCode, body)
 					}
 					if cd := resp.Header.Get("Content-Disposition"); cd != "" {
 						t.Errorf("GET %s: Content-Disposition %q on an error", tt.path+q, cd)
 					}
 					if r := rep.next(t); r.Outcome != sink.Failed || r.Status != http.StatusInternalServerError {
 						t.Errorf("GET %s: report %v %d, want failed 500", tt.path+q, r.Outcome, r.Status)
+					}
+					// The text handler quotes the error, escaping its quotes.
+					quoted := strconv.Quote(tt.msg)
+					if logged := log.String(); !strings.Contains(logged, "level=ERROR") || !strings.Contains(logged, quoted[1:len(quoted)-1]) {
+						t.Errorf("GET %s: log %q; want an error saying %q", tt.path+q, logged, tt.msg)
 					}
 				}
 			})
@@ -837,17 +848,24 @@ func TestExportQueryError(t *testing.T) {
 
 // TestExportFirstRowError: with a driver that does not read ahead, a
 // query can succeed and its first row fail. Nothing has been sent then:
-// the client gets 500 and the message, not a header row and a failed
-// transfer.
+// the client gets 500 and only the status, not a header row and a failed
+// transfer; the error is logged.
 func TestExportFirstRowError(t *testing.T) {
 	db := sql.OpenDB(firstRowFails{})
 	t.Cleanup(func() { db.Close() })
-	export := handlers.Export{DB: db, Query: "SELECT id, name FROM users", Config: sink.Config{Logger: quiet}}
+	rep := newExportReports()
+	var log bytes.Buffer // written before the report, read after it
+	export := handlers.Export{DB: db, Query: "SELECT id, name FROM users",
+		Config: sink.Config{OnReport: rep.hook, Logger: slog.New(slog.NewTextHandler(&log, nil))}}
 	client, base := serveOver(t, httpVersions[0], exportEngine(map[string]gin.HandlerFunc{"/": export.Handler()}))
 	for _, q := range []string{"", "?format=ndjson"} {
+		log.Reset()
 		resp, body := exportBody(t, client, base+"/"+q)
-		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), errFirstRow.Error()) {
-			t.Errorf("GET /%s: %d %q, want 500 and %q", q, resp.StatusCode, body, errFirstRow)
+		if resp.StatusCode != http.StatusInternalServerError || string(body) != "500 Internal Server Error\n" {
+			t.Errorf("GET /%s: %d %q, want 500 and only the status", q, resp.StatusCode, body)
+		}
+		if r := rep.next(t); r.Outcome != sink.Failed || !errors.Is(r.Err, errFirstRow) || !strings.Contains(log.String(), errFirstRow.Error()) {
+			t.Errorf("GET /%s: report %v (%v), log %q; want failed with %q, logged", q, r.Outcome, r.Err, log.String(), errFirstRow)
 		}
 	}
 }

@@ -103,12 +103,15 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // tailServer serves tail at /logs over HTTP/1.1, or over HTTP/2 if http2
 // is set, until the test ends. It returns a client for it, the URL of
-// /logs and the channel of the streams' reports.
+// /logs and the channel of the streams' reports. The streams' logs are
+// discarded unless tail has a Logger.
 func tailServer(t *testing.T, tail Tail, http2 bool) (*http.Client, string, chan sink.Report) {
 	t.Helper()
 	reports := make(chan sink.Report, 8)
 	tail.OnReport = func(_ *gin.Context, r sink.Report) { reports <- r }
-	tail.Logger = slog.New(slog.DiscardHandler)
+	if tail.Logger == nil {
+		tail.Logger = slog.New(slog.DiscardHandler)
+	}
 	r := gin.New()
 	r.GET("/logs", tail.Handler())
 	srv := httptest.NewUnstartedServer(r)
@@ -367,8 +370,9 @@ func TestFollowHistory(t *testing.T) {
 }
 
 // TestFollowErrors: a bad ?lines= is answered 400 with a JSON error naming
-// the parameter, a missing file 404 and an unreadable one 500, each before
-// any line is sent.
+// the parameter, a missing file 404 with what is missing and an unreadable
+// one 500 with nothing but the status (the error, which names the path,
+// is logged), each before any line is sent.
 func TestFollowErrors(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "app.log")
@@ -378,7 +382,7 @@ func TestFollowErrors(t *testing.T) {
 		path       string
 		query      string
 		wantStatus int
-		wantBody   string // a part of the body
+		wantBody   string // a part of the body; for a 5xx, the error logged instead
 	}{
 		{"negative lines", logPath, "?lines=-1", 400, `"parameter":"lines"`},
 		{"too many lines", logPath, "?lines=10001", 400, `"max":10000`},
@@ -388,7 +392,11 @@ func TestFollowErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			client, url, _ := tailServer(t, Tail{Path: tc.path, PollInterval: tailPoll}, false)
+			// Written before the stream is reported, so read after the
+			// report without a race.
+			var log bytes.Buffer
+			client, url, reports := tailServer(t, Tail{Path: tc.path, PollInterval: tailPoll,
+				Config: sink.Config{Logger: slog.New(slog.NewTextHandler(&log, nil))}}, false)
 			resp, err := client.Get(url + tc.query)
 			if err != nil {
 				t.Fatal(err)
@@ -397,6 +405,21 @@ func TestFollowErrors(t *testing.T) {
 			resp.Body.Close()
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.wantStatus >= 500 {
+				want := fmt.Sprintf("%d %s\n", tc.wantStatus, http.StatusText(tc.wantStatus))
+				if resp.StatusCode != tc.wantStatus || string(body) != want {
+					t.Fatalf("got %d %q; want %d %q", resp.StatusCode, body, tc.wantStatus, want)
+				}
+				select {
+				case r := <-reports:
+					if r.Outcome != sink.Failed || !strings.Contains(log.String(), tc.wantBody) {
+						t.Errorf("report %v, log %q; want failed, and %q logged", r.Outcome, log.String(), tc.wantBody)
+					}
+				case <-time.After(followPatience):
+					t.Fatalf("no report within %v", followPatience)
+				}
+				return
 			}
 			if resp.StatusCode != tc.wantStatus || !strings.Contains(string(body), tc.wantBody) {
 				t.Fatalf("got %d %q; want %d with %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
 )
 
@@ -36,7 +38,9 @@ const consumerInactive = 30 * time.Second
 // Publish and Subscribe return it at once while the connection is down, a
 // running subscription ends with it when the connection drops, and both
 // work again once the client has reconnected. The error wraps the cause.
-var ErrUnavailable = errors.New("natshub: NATS unavailable")
+// Its status (sink.StatusOf) is 503 Service Unavailable, which is all a
+// client is told.
+var ErrUnavailable error = sink.WithStatus(http.StatusServiceUnavailable, errors.New("natshub: NATS unavailable"))
 
 // errDrained ends a topic's tail once Close has had the events published
 // before it.
