@@ -3,7 +3,6 @@ package sink
 import (
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -37,13 +36,9 @@ func negotiateEncoding(accept []string) string {
 			coding = strings.ToLower(strings.TrimSpace(coding))
 			weight := 1.0
 			for _, p := range strings.Split(params, ";") {
-				k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-				if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-					f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-					if err != nil || f < 0 || f > 1 {
-						f = 0 // a malformed weight accepts nothing
-					}
-					weight = f
+				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(strings.TrimSpace(k), "q") { // "q" alone is malformed: 0
+					weight = parseQValue(strings.TrimSpace(v))
 				}
 			}
 			if coding == "x-gzip" {
@@ -65,6 +60,31 @@ func negotiateEncoding(accept []string) string {
 		}
 	}
 	return best
+}
+
+// parseQValue returns the weight of an RFC 9110 qvalue ("0", "0.5",
+// "1.000": at most three decimals, at most 1), or 0 for anything else: a
+// malformed weight accepts nothing.
+func parseQValue(s string) float64 {
+	if len(s) == 0 || len(s) > 5 || (s[0] != '0' && s[0] != '1') {
+		return 0
+	}
+	if len(s) == 1 {
+		return float64(s[0] - '0')
+	}
+	if s[1] != '.' {
+		return 0
+	}
+	w, scale := float64(s[0]-'0'), 0.1
+	for i := 2; i < len(s); i++ {
+		d := s[i]
+		if d < '0' || d > '9' || (s[0] == '1' && d != '0') {
+			return 0
+		}
+		w += float64(d-'0') * scale
+		scale /= 10
+	}
+	return w
 }
 
 // newCompressor returns a compressor for coding writing to w, from a pool.
