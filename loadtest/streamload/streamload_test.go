@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/proc"
 	"github.com/ginstream/ginstream/internal/testscale"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 // testConfig is the configuration of the tests: small in the default

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/proc"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 // TestRun runs the load program for real, briefly: a server child and 200
