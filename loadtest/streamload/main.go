@@ -60,7 +60,8 @@
 // Each scenario prints a table of its checks, PASS or FAIL, and its
 // figures; the program exits with status 1 if any check failed. The same
 // scenarios run at a small size in the package's test (go test -C loadtest
-// ./streamload), and at full size with go test -tags long.
+// ./streamload), with the demo built with -race, and at full size with go
+// test -tags long.
 package main
 
 import (
