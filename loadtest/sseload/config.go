@@ -46,7 +46,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs := flag.NewFlagSet("sseload", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprint(out, `Usage: go run ./cmd/sseload [flags]
+		fmt.Fprint(out, `Usage: go run -C loadtest ./sseload [flags]
 
 Holds many Server-Sent Events subscribers open on loopback against a
 child server process (gin + sse.Writer + sse.MemHub), broadcasts events to

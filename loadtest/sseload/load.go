@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/proc"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 // fdReserve is the file descriptors a process needs besides its

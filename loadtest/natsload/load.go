@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/latency"
+	"github.com/ginstream/ginstream/loadtest/internal/latency"
 )
 
 // drainTimeout bounds the wait, after the window, for every subscriber to

@@ -4,9 +4,11 @@
 // every subscriber stayed connected, the delivery latency of the events,
 // and what an idle subscriber costs the server in memory.
 //
-//	go run ./cmd/sseload                          # 10,000 subscribers, 10 events/s, 30 s
-//	go run ./cmd/sseload -reference -json         # also measure plain net/http, print JSON
-//	go run ./cmd/sseload -subscribers 200 -duration 2s
+//	go run -C loadtest ./sseload                   # 10,000 subscribers, 10 events/s, 30 s
+//	go run -C loadtest ./sseload -reference -json  # also measure plain net/http, print JSON
+//	go run -C loadtest ./sseload -subscribers 200 -duration 2s
+//
+// (from the repository's root; in loadtest/, go run ./sseload).
 //
 // The server runs in a child process, the same binary re-executed with a
 // hidden -serve flag, so that the server's and the clients' sockets each

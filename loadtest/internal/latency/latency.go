@@ -1,5 +1,5 @@
 // Package latency records latencies into a histogram and reads quantiles
-// from it, for the load programs (cmd/sseload, cmd/natsload).
+// from it, for the load programs (loadtest/sseload, loadtest/natsload).
 package latency
 
 import (

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/latency"
+	"github.com/ginstream/ginstream/loadtest/internal/latency"
 )
 
 // subscriber is one SSE client of an instance. Its fields other than conn

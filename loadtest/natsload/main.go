@@ -1,8 +1,10 @@
 // Command natsload measures sse/natshub, the JetStream hub, against
 // sse.MemHub in the same run, over loopback, in one process:
 //
-//	go run ./cmd/natsload                 # 3 instances × 1,000 subscribers, 1,000 events/s, 10 s
-//	go run ./cmd/natsload -subscribers 100 -rate 100 -duration 5s -json
+//	go run -C loadtest ./natsload         # 3 instances × 1,000 subscribers, 1,000 events/s, 10 s
+//	go run -C loadtest ./natsload -subscribers 100 -rate 100 -duration 5s -json
+//
+// (from the repository's root; in loadtest/, go run ./natsload).
 //
 // The latency runs start, for each hub, server instances (gin with an
 // sse.Writer subscribing each request to one topic) and -subscribers SSE

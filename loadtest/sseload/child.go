@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/proc"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 // childStopTimeout is how long the child may take to exit once told to,

@@ -78,7 +78,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs := flag.NewFlagSet("streamload", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprint(out, `Usage: go run ./cmd/streamload [flags]
+		fmt.Fprint(out, `Usage: go run -C loadtest ./streamload [flags]
 
 Runs the demo server as a child process on loopback and checks that it
 holds under load and against hostile clients: many concurrent streams, some

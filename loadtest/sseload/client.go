@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/latency"
+	"github.com/ginstream/ginstream/loadtest/internal/latency"
 )
 
 // connectTimeout bounds a subscriber's dial, request and first frame.

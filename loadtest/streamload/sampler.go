@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/proc"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 // sampleEvery is how often the sampler samples the demo.

@@ -5,11 +5,13 @@
 // memory stays bounded, goroutines return to their baseline, and a shutdown
 // with streams open ends them all within its grace period.
 //
-//	go run ./cmd/streamload                         # every scenario at full size
-//	go run ./cmd/streamload -scenarios streams -streams 1000 -hold 20s
-//	go run ./cmd/streamload -demo /tmp/demo         # a demo binary built already
+//	go run -C loadtest ./streamload                  # every scenario at full size
+//	go run -C loadtest ./streamload -scenarios streams -streams 1000 -hold 20s
+//	go run -C loadtest ./streamload -demo /tmp/demo  # a demo binary built already
 //
-// It builds the demo (go build, from the module this program is run in)
+// (from the repository's root; in loadtest/, go run ./streamload). It must
+// run inside the loadtest module or the library's: it builds the demo (go
+// build ./cmd/demo in the library's module, which go list -m finds)
 // unless -demo names a binary, and runs it as a child process for each
 // scenario, with a data directory of its own, on 127.0.0.1 and a port the
 // system picks, and the flags the scenario needs. Everything is bounded in
@@ -57,8 +59,9 @@
 //
 // Each scenario prints a table of its checks, PASS or FAIL, and its
 // figures; the program exits with status 1 if any check failed. The same
-// scenarios run at a small size in the package's test (go test
-// ./cmd/streamload), and at full size with go test -tags long.
+// scenarios run at a small size in the package's test (go test -C loadtest
+// ./streamload), with the demo built with -race, and at full size with go
+// test -tags long.
 package main
 
 import (
@@ -71,7 +74,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/ginstream/ginstream/internal/proc"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 func main() {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/ginstream/ginstream/internal/proc"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
 )

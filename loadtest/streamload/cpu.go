@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/ginstream/ginstream/internal/proc"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 // cpuSample is the CPU time used so far by the demo, by this process (the

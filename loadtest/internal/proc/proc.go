@@ -1,4 +1,4 @@
-// Package proc reads what the load programs (cmd/sseload, cmd/streamload)
+// Package proc reads what the load programs (loadtest/sseload, loadtest/streamload)
 // report of the processes they measure: resident memory and CPU time from
 // Linux's /proc, and the limit on open files. Outside Linux the /proc
 // readers fail.

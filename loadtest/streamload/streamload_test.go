@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"debug/buildinfo"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ginstream/ginstream/internal/testscale"
+	"github.com/ginstream/ginstream/loadtest/internal/proc"
+)
+
+// testConfig is the configuration of the tests: small in the default
+// build, where the demo runs under the race detector (demoRace), the
+// program's full size with -tags long.
+func testConfig() config {
+	if testscale.Long {
+		return defaultConfig()
+	}
+	cfg := defaultConfig()
+	// Sized for a demo under the race detector, which costs it several
+	// times the CPU, on 2 shared cores: with 200 clients and a 2 s stall
+	// timeout the demo took 14 of 16 s of CPU, and clients starved of it
+	// were rightly cut as stalled.
+	cfg.streams = 100
+	cfg.hold = 8 * time.Second
+	cfg.period = time.Second
+	cfg.streamLength = time.Second
+	cfg.stallTimeout = 5 * time.Second
+	cfg.slowloris = 50
+	cfg.nonReaders = 10
+	cfg.maxStreams = 20
+	cfg.over = 10
+	cfg.shutdownStreams = 100
+	cfg.shutdownTimeout = 10 * time.Second
+	// The race detector's shadow memory multiplies the demo's RSS (5-10x,
+	// says its documentation; 1.4 MiB per client beyond the base here).
+	// The flat checks on RSS and the live heap still catch growth during
+	// the hold.
+	cfg.perStream = raceMemoryFactor * defaultPerStream
+	return cfg
+}
+
+// raceMemoryFactor scales the memory bound's bytes per stream for a demo
+// built with -race.
+const raceMemoryFactor = 8
+
+// demoRace reports whether the tests build the demo with the race
+// detector: in the default test run, so that the busiest code runs under
+// it; not at full size (-tags long), whose memory bound and figures are
+// those of the demo as deployed.
+const demoRace = !testscale.Long
+
+// demoGORACE is the race detector's setting for the demo child: stop at
+// the first race, with an exit status of its own. The report goes to the
+// child's stderr, which TestScenarios checks.
+const demoGORACE = "halt_on_error=1 exitcode=66"
+
+// raceReport is how the race detector starts a report.
+const raceReport = "WARNING: DATA RACE"
+
+// demoBinary builds the demo once for the package's tests (with -race if
+// demoRace), or returns $STREAMLOAD_DEMO, a demo binary built already.
+func demoBinary(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("STREAMLOAD_DEMO"); bin != "" {
+		return bin
+	}
+	demoOnce.Do(func() {
+		demoDir, demoErr = os.MkdirTemp("", "streamload-test-")
+		if demoErr != nil {
+			return
+		}
+		var flags []string
+		if demoRace {
+			flags = append(flags, "-race")
+		}
+		demoBin, demoErr = buildDemo(context.Background(), demoDir, flags...)
+		if demoErr == nil && demoRace && !builtWithRace(demoBin) {
+			demoErr = fmt.Errorf("%s: built with -race, but its build information says it was not", demoBin)
+		}
+	})
+	if demoErr != nil {
+		t.Fatal(demoErr)
+	}
+	return demoBin
+}
+
+// builtWithRace reports whether the binary's build information records
+// -race.
+func builtWithRace(bin string) bool {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// TestScenarios runs every scenario against the demo, for real, and
+// requires every check to pass. Each check can fail: the scenarios count
+// what the clients saw and what the demo logged and reported. A demo built
+// with the race detector stops at its first race (GORACE), and a race
+// report on its stderr fails the scenario.
+func TestScenarios(t *testing.T) {
+	bin := demoBinary(t)
+	cfg := testConfig()
+	if _, err := proc.RaiseFileLimit(); err != nil {
+		t.Fatal(err)
+	}
+	// The demo child inherits the environment (startDemo).
+	t.Setenv("GORACE", demoGORACE)
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			var stderr bytes.Buffer
+			res, err := sc.run(ctx, cfg, bin, t.TempDir(), &stderr)
+			// sc.run has waited for the demo: stderr is complete. A demo
+			// halted by a race fails its scenario for that reason alone.
+			if strings.Contains(stderr.String(), raceReport) {
+				t.Fatalf("the demo reported a data race (GORACE=%q); its stderr:\n%s", demoGORACE, &stderr)
+			}
+			if err != nil {
+				t.Fatalf("%v\ndemo's stderr:\n%s", err, &stderr)
+			}
+			var out strings.Builder
+			if err := res.print(&out); err != nil {
+				t.Fatal(err)
+			}
+			t.Log(out.String())
+			if !res.passed() {
+				t.Errorf("failed checks: %s\ndemo's stderr:\n%s", strings.Join(res.failed(), "; "), &stderr)
+			}
+		})
+	}
+}
