@@ -722,7 +722,7 @@ func TestProxyCancelsUpstream(t *testing.T) {
 			// the proxy waits on a read from it when the client's stall
 			// ends the stream.
 			u := newEndlessUpstream()
-			up := proxyUpstream(t, u.serve(make([]byte, 16<<10), 0, 256<<10), 0)
+			up := proxyUpstream(t, u.serve(make([]byte, 16<<10), 0, 192<<10), 0)
 			p := &handlers.Proxy{URL: up.URL, Client: proxyClient(t, 0)}
 			p.StallTimeout = 100 * time.Millisecond
 			client, url, reports := proxyFront(t, p, v.http2, true, 32<<10)

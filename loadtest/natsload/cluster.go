@@ -92,7 +92,7 @@ func startCluster(kind string, n int) (_ *cluster, err error) {
 			}
 			in.hub = &natshub.Hub{JetStream: js, Prefix: "load", Storage: jetstream.FileStorage}
 		}
-		w := &sse.Writer{Sink: sink.Writer[sse.Frame]{Logger: logger}}
+		w := &sse.Writer{Config: sink.Config{Logger: logger}}
 		r := gin.New()
 		r.GET(eventsPath, func(ctx *gin.Context) { w.Subscribe(ctx, in.hub, topic) })
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

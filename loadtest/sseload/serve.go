@@ -110,7 +110,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	// end of every stream at shutdown is not.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s.hub = &sse.MemHub{}
-	s.events = &sse.Writer{Sink: sink.Writer[sse.Frame]{Logger: logger}}
+	s.events = &sse.Writer{Config: sink.Config{Logger: logger}}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
