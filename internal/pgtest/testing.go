@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/testscale"
 )
 
 // New starts a server for the test tb and stops it when tb ends. It skips
@@ -35,24 +36,13 @@ func check(tb testing.TB, err error) {
 	tb.Helper()
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrUnavailable) && !inCI():
+	case errors.Is(err, ErrUnavailable) && !testscale.CI():
 		tb.Skipf("%v; skipping the test (with CI set, this fails it)", err)
 	case errors.Is(err, ErrUnavailable):
 		tb.Fatalf("%v; CI is set, so the PostgreSQL tests must run", err)
 	default:
 		tb.Fatalf("%v", err)
 	}
-}
-
-// inCI reports whether the environment variable CI is set to anything but a
-// false value ("false", "0", ...).
-func inCI() bool {
-	v := os.Getenv("CI")
-	if v == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(v)
-	return err != nil || b
 }
 
 // TestingM is the part of *testing.M that [Main] needs; goleak.VerifyTestMain
