@@ -49,11 +49,11 @@ import (
 // in a failed transfer (the connection closes short of Content-Length),
 // never in a short body that looks complete.
 //
-// On Linux the body goes out with sendfile: Serve writes through the
+// On Linux the body goes out with sendfile: the handler writes through the
 // http.ResponseWriter beneath gin's own (whose lack of ReadFrom makes
 // Context.File copy through a 32 KiB buffer), while c.Writer keeps counting
 // the status and size for gin's logger. When a middleware has replaced
-// c.Writer (to compress, say), Serve writes through that writer instead.
+// c.Writer (to compress, say), it writes through that writer instead.
 type Files struct {
 	// Root is the directory served. It must not be nil. Nothing outside
 	// it is ever opened, whatever the name or the symbolic links in it.

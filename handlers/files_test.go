@@ -422,7 +422,7 @@ func TestFilesTraversal(t *testing.T) {
 	}{
 		{"default gin", func(*gin.Engine) {}},
 		// Routing on the raw path unescapes parameters, so %2f reaches
-		// Serve as a slash.
+		// Files as a slash.
 		{"gin with UseRawPath", func(r *gin.Engine) { r.UseRawPath = true; r.UnescapePathValues = true }},
 	}
 	for _, e := range engines {
@@ -538,7 +538,7 @@ func (w *readFromRecorder) ReadFrom(src io.Reader) (int64, error) {
 
 func (w *readFromRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// TestFilesSendfile shows that Serve hands the file to net/http's ReadFrom
+// TestFilesSendfile shows that Files hands the file to net/http's ReadFrom
 // — which uses sendfile for an *os.File, or an io.LimitedReader of one —
 // while gin's Context.File writes it through gin's writer, in pieces.
 func TestFilesSendfile(t *testing.T) {
@@ -614,7 +614,7 @@ func (w *bodyCounter) Write(p []byte) (int, error) {
 
 func (w *bodyCounter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// TestFilesMiddlewareWriter shows that Serve never bypasses a writer a
+// TestFilesMiddlewareWriter shows that Files never bypasses a writer a
 // middleware put in place of gin's: sendfile is only for gin's own.
 func TestFilesMiddlewareWriter(t *testing.T) {
 	f := newFilesFixture(t)
@@ -815,7 +815,7 @@ func TestFilesLastParam(t *testing.T) {
 	}
 }
 
-// FuzzFilesOpen: whatever name a request carries, Serve opens nothing but a
+// FuzzFilesOpen: whatever name a request carries, Files opens nothing but a
 // regular file inside the root, reached by a clean path, and answers any
 // other name 403 or 404 — never 500, which is for system failures.
 func FuzzFilesOpen(f *testing.F) {

@@ -123,9 +123,17 @@ func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Rep
 // Content-Encoding, Content-Length, ETag, Last-Modified). The failure is
 // logged, recorded with c.Error and reported as a stream's would be. It is
 // for handlers that find a problem before they can stream, such as a proxy
-// whose upstream is unreachable.
+// whose upstream is unreachable. If the client has left meanwhile (the
+// request's context is done), nothing is answered and the report's outcome
+// is [ClientGone], as for a stream.
 func (w *Writer[T]) Fail(c *gin.Context, err error) Report {
 	start := time.Now()
+	if req := c.Request.Context(); req.Err() != nil {
+		if !errors.Is(err, ErrClientGone) {
+			err = fmt.Errorf("%w: %w", ErrClientGone, err)
+		}
+		return w.finish(c, Report{Outcome: ClientGone, Err: err, Status: c.Writer.Status()}, start)
+	}
 	code := answerError(c, err)
 	return w.finish(c, Report{Outcome: Failed, Err: err, Status: code}, start)
 }
