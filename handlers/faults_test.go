@@ -367,7 +367,7 @@ func TestRandomDisconnects(t *testing.T) {
 			firstID = e.ID
 			continue
 		}
-		if eventsBody, err = (sse.Encoder{}).Append(eventsBody, e); err != nil {
+		if eventsBody, err = (sse.EventEncoder{}).Append(eventsBody, e); err != nil {
 			t.Fatal(err)
 		}
 	}

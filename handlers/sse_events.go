@@ -28,7 +28,7 @@ type Events struct {
 	// makes one for any name it is asked for).
 	Topics []string
 
-	// Retry and Heartbeat are those of sse.Writer: the reconnection time
+	// Retry and Heartbeat are those of sse.EventWriter: the reconnection time
 	// sent to clients, and how long a stream may be silent before a
 	// heartbeat comment.
 	Retry, Heartbeat time.Duration
@@ -52,7 +52,7 @@ func (e Events) Handler() gin.HandlerFunc {
 		panic("handlers: Events.Topics is empty")
 	}
 	topics := slices.Clone(e.Topics)
-	w := &sse.Writer{Retry: e.Retry, Heartbeat: e.Heartbeat, Config: e.Config}
+	w := &sse.EventWriter{Retry: e.Retry, Heartbeat: e.Heartbeat, Config: e.Config}
 	return func(c *gin.Context) {
 		topic, err := choiceParam(c, "topic", topics, false)
 		switch {

@@ -61,7 +61,7 @@ type LogEvents struct {
 	// start with some (see Handler). Zero means DefaultRecentLines.
 	Recent int
 
-	// Retry and Heartbeat are those of sse.Writer: the reconnection time
+	// Retry and Heartbeat are those of sse.EventWriter: the reconnection time
 	// sent to clients, and how long a stream may be silent before a
 	// heartbeat comment.
 	Retry, Heartbeat time.Duration
@@ -151,7 +151,7 @@ func (l *LogEvents) newest(n int) []sse.Frame {
 //     than the hub keeps events), a reset event follows them.
 //
 // EventSource sends the same URL when it reconnects, so ?lines= applies to
-// its first connection only. The response starts at once (see sse.Writer).
+// its first connection only. The response starts at once (see sse.EventWriter).
 // Handler panics if Path is empty or Hub is nil.
 func (l *LogEvents) Handler() gin.HandlerFunc {
 	switch {
@@ -160,7 +160,7 @@ func (l *LogEvents) Handler() gin.HandlerFunc {
 	case l.Hub == nil:
 		panic("handlers: LogEvents.Hub is nil")
 	}
-	w := &sse.Writer{Retry: l.Retry, Heartbeat: l.Heartbeat, Config: l.Config}
+	w := &sse.EventWriter{Retry: l.Retry, Heartbeat: l.Heartbeat, Config: l.Config}
 	return func(c *gin.Context) {
 		n, err := intParam(c, "lines", DefaultTailLines, 0, MaxTailLines)
 		if err != nil {

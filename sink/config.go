@@ -31,7 +31,7 @@ var (
 // Config holds the settings that every stream of an application shares,
 // whatever its items: admission, timeouts, compression, reporting and
 // logging. Set it up once and give the same value to every [Writer], to
-// sse.Writer and to every handler of package handlers, each of which has a
+// sse.EventWriter and to every handler of package handlers, each of which has a
 // Config field:
 //
 //	streams := sink.Config{Limit: sink.NewLimit(1000, 2*time.Second), OnReport: collector.Observe}

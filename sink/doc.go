@@ -17,7 +17,7 @@
 // The settings that every stream of an application shares — an admission
 // [Limit], the stall and header timeouts, compression, a report hook for
 // metrics and a logger — are one [Config], set up once and given to every
-// Writer (which embeds it), to sse.Writer and to every handler of package
+// Writer (which embeds it), to sse.EventWriter and to every handler of package
 // handlers:
 //
 //	streams := sink.Config{Limit: sink.NewLimit(1000, 2*time.Second), OnReport: collector.Observe}

@@ -63,7 +63,7 @@ func benchBroadcast(b *testing.B, n int, encodeEach bool) {
 			var buf []byte
 			_ = hub.Subscribe(ctx, "bench", start.ID, func(f sse.Frame) error {
 				if encodeEach {
-					buf, _ = sse.Encoder{}.Append(buf[:0], f.Event())
+					buf, _ = sse.EventEncoder{}.Append(buf[:0], f.Event())
 					ownEncodings.Add(1)
 				} else {
 					buf, _ = sse.FrameEncoder{}.Append(buf[:0], f)
@@ -114,7 +114,7 @@ func benchBroadcast(b *testing.B, n int, encodeEach bool) {
 func BenchmarkIdleStreams(b *testing.B) {
 	hub := &sse.MemHub{}
 	defer hub.Close()
-	w := &sse.Writer{Config: sink.Config{Logger: slog.New(slog.DiscardHandler)}}
+	w := &sse.EventWriter{Config: sink.Config{Logger: slog.New(slog.DiscardHandler)}}
 	engine := gin.New()
 	engine.GET("/sse", func(c *gin.Context) { w.Subscribe(c, hub, "news") })
 	reference := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {

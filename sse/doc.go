@@ -2,10 +2,10 @@
 // a ginstream sink, true to the WHATWG HTML specification's event stream
 // format, and broadcasts them by topic with resume after reconnects.
 //
-// A [Writer] streams the events its producers yield, with a retry field at
+// An [EventWriter] streams the events its producers yield, with a retry field at
 // once, heartbeats while silent, and an "error" event if a producer fails:
 //
-//	events := sse.Writer{Config: streams} // the app's sink.Config
+//	events := sse.EventWriter{Config: streams} // the app's sink.Config
 //	r.GET("/clock", func(c *gin.Context) {
 //		events.Stream(c, func(ctx context.Context, yield func(sse.Event) error) error {
 //			for t := range time.Tick(time.Second) { // ends with the request: see below
@@ -24,7 +24,7 @@
 // several "data:" lines, which a browser's EventSource joins back with LF,
 // so no payload can end an event early or forge a field. An id or event
 // name that holds a line break (or an id holding NUL) cannot be framed and
-// is rejected with an error rather than sent. [Encoder] and [FrameEncoder]
+// is rejected with an error rather than sent. [EventEncoder] and [FrameEncoder]
 // are the sink.Encoders underneath, for a plain sink.Writer.
 //
 // # Broadcast
@@ -37,7 +37,7 @@
 // subscriber never holds up the publisher or the others. Each published
 // event is encoded once, as a [Frame] shared by every subscriber.
 //
-// [Writer.Subscribe] streams a hub's topic to a browser's EventSource,
+// [EventWriter.Subscribe] streams a hub's topic to a browser's EventSource,
 // resuming after its Last-Event-ID, and ends with a "shutdown" event when
 // the hub closes. Package hubtest is the conformance suite every Hub
 // implementation must pass; package natshub is a Hub shared by several

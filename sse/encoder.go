@@ -35,17 +35,17 @@ var (
 	ErrNameLineBreak = errors.New("sse: event name contains CR or LF")
 )
 
-// Encoder encodes [Event] values as text/event-stream. It keeps no state
+// EventEncoder encodes [Event] values as text/event-stream. It keeps no state
 // and is safe for concurrent use.
-type Encoder struct{}
+type EventEncoder struct{}
 
 // ContentType returns "text/event-stream".
-func (Encoder) ContentType() string { return "text/event-stream" }
+func (EventEncoder) ContentType() string { return "text/event-stream" }
 
 // Append appends the event's fields and the blank line that ends it. An
 // event with only a Comment is written as comment lines, without the blank
 // line (it dispatches nothing). On error dst is returned unchanged.
-func (Encoder) Append(dst []byte, e Event) ([]byte, error) {
+func (EventEncoder) Append(dst []byte, e Event) ([]byte, error) {
 	if strings.ContainsAny(e.ID, "\r\n\x00") {
 		return dst, fmt.Errorf("%w: %q", ErrIDLineBreak, e.ID)
 	}

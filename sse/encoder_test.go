@@ -15,7 +15,7 @@ func encode(t testing.TB, events ...sse.Event) string {
 	var out []byte
 	for _, e := range events {
 		var err error
-		if out, err = (sse.Encoder{}).Append(out, e); err != nil {
+		if out, err = (sse.EventEncoder{}).Append(out, e); err != nil {
 			t.Fatalf("Append(%+v): %v", e, err)
 		}
 	}
@@ -68,7 +68,7 @@ func TestEncoderRejectsUnframeableFields(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dst := []byte("kept")
-			got, err := (sse.Encoder{}).Append(dst, tt.event)
+			got, err := (sse.EventEncoder{}).Append(dst, tt.event)
 			if !errors.Is(err, tt.want) || string(got) != "kept" {
 				t.Errorf("Append = %q, %v; want dst unchanged and %v", got, err, tt.want)
 			}
@@ -77,7 +77,7 @@ func TestEncoderRejectsUnframeableFields(t *testing.T) {
 }
 
 func TestEncoderContentType(t *testing.T) {
-	if got := (sse.Encoder{}).ContentType(); got != "text/event-stream" {
+	if got := (sse.EventEncoder{}).ContentType(); got != "text/event-stream" {
 		t.Errorf("ContentType() = %q", got)
 	}
 }
@@ -107,7 +107,7 @@ func FuzzEncoderRoundTrip(f *testing.F) {
 		wantRetry := -1
 		for _, e := range events {
 			var err error
-			out, err = (sse.Encoder{}).Append(out, e)
+			out, err = (sse.EventEncoder{}).Append(out, e)
 			badID := strings.ContainsAny(e.ID, "\r\n\x00")
 			badName := strings.ContainsAny(e.Name, "\r\n")
 			if badID || badName {

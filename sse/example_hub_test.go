@@ -42,7 +42,7 @@ func ExampleMemHub() {
 // cleanly, with a retry hint, when it shuts down.
 func ExampleWriter() {
 	hub := &sse.MemHub{Policy: sse.DropOldest}
-	events := &sse.Writer{Retry: 5 * time.Second}
+	events := &sse.EventWriter{Retry: 5 * time.Second}
 
 	r := gin.New()
 	r.GET("/events", func(c *gin.Context) {

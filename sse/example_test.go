@@ -10,7 +10,7 @@ import (
 // A payload with line breaks becomes several data lines; a browser's
 // EventSource receives it whole, with LF line breaks.
 func ExampleEncoder() {
-	var enc sse.Encoder
+	var enc sse.EventEncoder
 	out, _ := enc.Append(nil, sse.Event{ID: "7", Name: "log", Data: "line one\r\nline two", Retry: 3 * time.Second})
 	out, _ = enc.Append(out, sse.Event{Comment: "heartbeat"})
 	fmt.Print(string(out))

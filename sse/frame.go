@@ -34,9 +34,9 @@ type frame struct {
 }
 
 // NewFrame encodes e once, for sending to many clients. It fails, as
-// [Encoder.Append] does, if e's id or name cannot be framed.
+// [EventEncoder.Append] does, if e's id or name cannot be framed.
 func NewFrame(e Event) (Frame, error) {
-	wire, err := Encoder{}.Append(nil, e)
+	wire, err := EventEncoder{}.Append(nil, e)
 	if err != nil {
 		return Frame{}, err
 	}
@@ -54,7 +54,7 @@ func mustFrame(e Event) Frame {
 }
 
 // retryFrame returns a frame that sets the client's reconnection time and
-// dispatches nothing: "retry: ms" and a blank line. [Encoder] always adds
+// dispatches nothing: "retry: ms" and a blank line. [EventEncoder] always adds
 // a data line, which would make the browser dispatch an empty message.
 func retryFrame(d time.Duration) Frame {
 	wire := strconv.AppendInt([]byte("retry: "), max(d.Milliseconds(), 1), 10)
@@ -85,12 +85,12 @@ type FrameEncoder struct {
 }
 
 // ContentType returns "text/event-stream".
-func (FrameEncoder) ContentType() string { return Encoder{}.ContentType() }
+func (FrameEncoder) ContentType() string { return EventEncoder{}.ContentType() }
 
 // Append appends the frame's encoding to dst.
 func (FrameEncoder) Append(dst []byte, f Frame) ([]byte, error) {
 	if f.f == nil {
-		return Encoder{}.Append(dst, Event{})
+		return EventEncoder{}.Append(dst, Event{})
 	}
 	return append(dst, f.f.wire...), nil
 }
@@ -105,7 +105,7 @@ func (e FrameEncoder) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
 	if retry <= 0 {
 		retry = DefaultRetry
 	}
-	out, err := Encoder{}.Append(dst, Event{Name: EventError, Retry: jittered(retry), Data: end.Message})
+	out, err := EventEncoder{}.Append(dst, Event{Name: EventError, Retry: jittered(retry), Data: end.Message})
 	if err != nil {
 		return dst, false // cannot happen: the event's name and id are fixed
 	}

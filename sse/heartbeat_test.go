@@ -53,7 +53,7 @@ func (r *timedRecorder) written() []write {
 // streamRecorded runs w.Stream for a request to rec with the given
 // context, in the background, and returns a function that waits for its
 // report.
-func streamRecorded(ctx context.Context, w *sse.Writer, rec http.ResponseWriter, producers ...generator.Func[sse.Event]) func() sink.Report {
+func streamRecorded(ctx context.Context, w *sse.EventWriter, rec http.ResponseWriter, producers ...generator.Func[sse.Event]) func() sink.Report {
 	c, _ := gin.CreateTestContext(rec)
 	c.Request = httptest.NewRequestWithContext(ctx, http.MethodGet, "/events", nil)
 	done := make(chan sink.Report, 1)
@@ -103,7 +103,7 @@ func TestWriterHeartbeat(t *testing.T) {
 					return nil
 				}
 				rec := newTimedRecorder()
-				w := &sse.Writer{Heartbeat: tt.interval}
+				w := &sse.EventWriter{Heartbeat: tt.interval}
 				if r := streamRecorded(t.Context(), w, rec, events)(); r.Outcome != sink.Completed {
 					t.Errorf("outcome %v (%v), want completed", r.Outcome, r.Err)
 				}

@@ -53,7 +53,7 @@ type Hub interface {
 	Close() error
 }
 
-// The names of events that a hub or a [Writer] sends on its own.
+// The names of events that a hub or a [EventWriter] sends on its own.
 const (
 	// EventReset tells a client that resumed with a Last-Event-ID that
 	// the events it missed are no longer kept (or that the id is

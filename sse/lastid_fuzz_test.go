@@ -81,7 +81,7 @@ var lastIDDigits = regexp.MustCompile(`^[0-9]+$`)
 // FuzzLastEventID sends any Last-Event-ID, as a header or as the
 // lastEventId parameter (or both — suffix in the header, the whole id in
 // the parameter — where the header wins unless empty), to an event
-// stream handler (Writer.Subscribe) over a MemHub whose topic has published
+// stream handler (EventWriter.Subscribe) over a MemHub whose topic has published
 // 12 events and keeps the newest 8. Whatever the value, the stream opens
 // (200, text/event-stream, the retry field first) and then, checked
 // against a model of the Hub contract:
@@ -179,7 +179,7 @@ func FuzzLastEventID(f *testing.F) {
 		defer cancel()
 		rec := &markerRecorder{header: http.Header{}, cancel: cancel}
 		engine := gin.New()
-		writer := &sse.Writer{Heartbeat: -1, Config: sink.Config{Logger: quiet}}
+		writer := &sse.EventWriter{Heartbeat: -1, Config: sink.Config{Logger: quiet}}
 		engine.GET("/events", func(c *gin.Context) { writer.Subscribe(c, hub, topic) })
 		done := make(chan struct{})
 		go func() {

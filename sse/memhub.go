@@ -129,7 +129,7 @@ func (h *MemHub) Publish(ctx context.Context, name string, e Event) (Event, erro
 	}
 	// Encode all but the id outside the lock: an encoded event is its
 	// comment lines, its id line and the rest.
-	var enc Encoder
+	var enc EventEncoder
 	rest, err := enc.Append(nil, Event{Name: e.Name, Data: e.Data, Retry: e.Retry})
 	if err != nil {
 		return Event{}, fmt.Errorf("sse: publish: %w", err)

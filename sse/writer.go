@@ -12,7 +12,7 @@ import (
 	"github.com/ginstream/ginstream/sink"
 )
 
-// Defaults for the zero values of [Writer]'s fields.
+// Defaults for the zero values of [EventWriter]'s fields.
 const (
 	// DefaultRetry is the reconnection time a stream asks clients for.
 	DefaultRetry = 3 * time.Second
@@ -21,12 +21,12 @@ const (
 	DefaultHeartbeat = 15 * time.Second
 )
 
-// Writer streams Server-Sent Events to browsers' EventSource and other
+// EventWriter streams Server-Sent Events to browsers' EventSource and other
 // clients. Its fields configure it; the zero value of each is a documented
-// default, and a Writer is safe for concurrent use by many requests once
+// default, and an EventWriter is safe for concurrent use by many requests once
 // set up.
 //
-//	events := sse.Writer{Config: streams} // the app's sink.Config
+//	events := sse.EventWriter{Config: streams} // the app's sink.Config
 //	r.GET("/clock", func(c *gin.Context) {
 //		events.Stream(c, func(ctx context.Context, yield func(sse.Event) error) error {
 //			…yield(sse.Event{Name: "tick", Data: time.Now().Format(time.TimeOnly)})…
@@ -66,7 +66,7 @@ const (
 // no goroutine between the producer and the response
 // (sink.Writer.StreamInline), so that an idle stream costs little more
 // than its connection.
-type Writer struct {
+type EventWriter struct {
 	// Retry is the reconnection time sent to the client when the stream
 	// opens and, with jitter, when the hub shuts down or a producer
 	// fails. Zero means DefaultRetry.
@@ -95,11 +95,11 @@ func LastEventID(c *gin.Context) string {
 }
 
 // Stream streams the events of producers to the client and returns the
-// report of the stream; see [Writer] for how it opens and ends. The
+// report of the stream; see [EventWriter] for how it opens and ends. The
 // producers run concurrently, their events interleaved, and Stream returns
 // when every one has returned. An event that cannot be framed (an id or
 // name holding a line break) fails the stream.
-func (w *Writer) Stream(c *gin.Context, producers ...generator.Func[Event]) sink.Report {
+func (w *EventWriter) Stream(c *gin.Context, producers ...generator.Func[Event]) sink.Report {
 	frames := make([]generator.Func[Frame], len(producers))
 	for i, p := range producers {
 		frames[i] = framed(p)
@@ -111,28 +111,28 @@ func (w *Writer) Stream(c *gin.Context, producers ...generator.Func[Event]) sink
 // client's [LastEventID] (see [Hub.Subscribe]), until the client leaves or
 // the hub closes. The handler chooses the topic, and should check it, since
 // MemHub makes a topic for any name.
-func (w *Writer) Subscribe(c *gin.Context, h Hub, topic string) sink.Report {
+func (w *EventWriter) Subscribe(c *gin.Context, h Hub, topic string) sink.Report {
 	lastEventID := LastEventID(c)
 	return w.streamFrames(c, []generator.Func[Frame]{func(ctx context.Context, yield func(Frame) error) error {
 		return h.Subscribe(ctx, topic, lastEventID, yield)
 	}})
 }
 
-// StreamFrames is [Writer.Stream] for producers of frames: events encoded
+// StreamFrames is [EventWriter.Stream] for producers of frames: events encoded
 // once, as a hub does, to be sent to many clients.
-func (w *Writer) StreamFrames(c *gin.Context, producers ...generator.Func[Frame]) sink.Report {
+func (w *EventWriter) StreamFrames(c *gin.Context, producers ...generator.Func[Frame]) sink.Report {
 	return w.streamFrames(c, producers)
 }
 
 // streamFrames streams the frames of producers as an event stream.
-func (w *Writer) streamFrames(c *gin.Context, producers []generator.Func[Frame]) sink.Report {
+func (w *EventWriter) streamFrames(c *gin.Context, producers []generator.Func[Frame]) sink.Report {
 	retry := w.retry()
 	s := sink.Writer[Frame]{Encoder: FrameEncoder{Retry: retry}, Config: w.Config}
 	return s.StreamInline(c, w.producer(retry, producers))
 }
 
 // retry returns the retry time in force.
-func (w *Writer) retry() time.Duration {
+func (w *EventWriter) retry() time.Duration {
 	if w.Retry <= 0 {
 		return DefaultRetry
 	}
@@ -142,7 +142,7 @@ func (w *Writer) retry() time.Duration {
 // producer wraps the producers in one that opens the stream, sends
 // heartbeats and ends a stream whose hub closed with a shutdown event.
 // How a failure is told is the encoder's epilogue.
-func (w *Writer) producer(retry time.Duration, producers []generator.Func[Frame]) generator.Func[Frame] {
+func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[Frame]) generator.Func[Frame] {
 	interval := w.Heartbeat
 	if interval == 0 {
 		interval = DefaultHeartbeat

@@ -45,7 +45,7 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // hubServer serves GET /events?topic= from hub through w, over p. It
 // silences w's logger unless one is set.
-func hubServer(t *testing.T, p protocol, hub sse.Hub, w *sse.Writer, bufSize int) (*http.Client, string) {
+func hubServer(t *testing.T, p protocol, hub sse.Hub, w *sse.EventWriter, bufSize int) (*http.Client, string) {
 	t.Helper()
 	if w.Logger == nil {
 		w.Logger = quiet
@@ -94,7 +94,7 @@ func TestWriterSubscribe(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			hub := &sse.MemHub{}
 			defer hub.Close()
-			client, url := hubServer(t, p, hub, &sse.Writer{Retry: 1500 * time.Millisecond}, 0)
+			client, url := hubServer(t, p, hub, &sse.EventWriter{Retry: 1500 * time.Millisecond}, 0)
 			ec := connect(t, client, url, "")
 			for header, want := range map[string]string{
 				"Content-Type":      "text/event-stream",
@@ -134,7 +134,7 @@ func TestWriterResume(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			hub := &sse.MemHub{}
 			defer hub.Close()
-			client, base := hubServer(t, protocols[0], hub, &sse.Writer{}, 0)
+			client, base := hubServer(t, protocols[0], hub, &sse.EventWriter{}, 0)
 			first := connect(t, client, base, "")
 			first.opened(t)
 			started(t, hub, "news", 1)
@@ -165,7 +165,7 @@ func TestWriterResume(t *testing.T) {
 func TestWriterLastEventIDs(t *testing.T) {
 	hub := &sse.MemHub{Replay: 4}
 	defer hub.Close()
-	client, url := hubServer(t, protocols[0], hub, &sse.Writer{}, 0)
+	client, url := hubServer(t, protocols[0], hub, &sse.EventWriter{}, 0)
 	old := published(t, hub, "news", "old", 10)
 	newest := old[9].LastEventID
 	tests := []struct {
@@ -211,7 +211,7 @@ func TestWriterShutdown(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			hub := &sse.MemHub{}
 			reps := make(reports, 4)
-			w := &sse.Writer{Retry: 2 * time.Second, Config: sink.Config{OnReport: reps.hook}}
+			w := &sse.EventWriter{Retry: 2 * time.Second, Config: sink.Config{OnReport: reps.hook}}
 			client, url := hubServer(t, p, hub, w, 0)
 			clients := []*eventClient{connect(t, client, url, ""), connect(t, client, url, "")}
 			for _, ec := range clients {
@@ -277,7 +277,7 @@ func TestWriterProducerFails(t *testing.T) {
 			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
 				reps := make(reports, 1)
 				var log bytes.Buffer // written before the report is sent
-				w := &sse.Writer{Config: sink.Config{OnReport: reps.hook, Logger: slog.New(slog.NewTextHandler(&log, nil))}}
+				w := &sse.EventWriter{Config: sink.Config{OnReport: reps.hook, Logger: slog.New(slog.NewTextHandler(&log, nil))}}
 				engine := gin.New()
 				engine.Use(gin.Recovery())
 				engine.GET("/logs", func(c *gin.Context) {
@@ -321,7 +321,7 @@ func TestWriterProducerFails(t *testing.T) {
 func TestWriterHeartbeatOverHTTP(t *testing.T) {
 	hub := &sse.MemHub{}
 	defer hub.Close()
-	client, url := hubServer(t, protocols[0], hub, &sse.Writer{Heartbeat: 10 * time.Millisecond}, 0)
+	client, url := hubServer(t, protocols[0], hub, &sse.EventWriter{Heartbeat: 10 * time.Millisecond}, 0)
 	ec := connect(t, client, url, "")
 	ec.opened(t)
 	for range 3 {
@@ -347,7 +347,7 @@ func TestWriterSlowClient(t *testing.T) {
 			hub := &sse.MemHub{Replay: 2 * events, Buffer: buffer, Policy: policy}
 			defer hub.Close()
 			reps := make(reports, 4)
-			w := &sse.Writer{Heartbeat: -1, Config: sink.Config{OnReport: reps.hook}}
+			w := &sse.EventWriter{Heartbeat: -1, Config: sink.Config{OnReport: reps.hook}}
 			client, url := hubServer(t, protocols[0], hub, w, 4<<10)
 			slow := connect(t, client, url, "")
 			slow.opened(t)
@@ -446,7 +446,7 @@ func TestWriterCycles(t *testing.T) {
 		// about the slow-subscriber policy (see TestWriterSlowClient).
 		hub := &sse.MemHub{Replay: 1 << 14, Buffer: 1 << 14}
 		defer hub.Close()
-		client, url := hubServer(t, protocols[0], hub, &sse.Writer{}, 0)
+		client, url := hubServer(t, protocols[0], hub, &sse.EventWriter{}, 0)
 		var publisher, clientsWG sync.WaitGroup
 		stop := make(chan struct{})
 		publisher.Go(func() {

@@ -81,7 +81,7 @@ func routes(root *os.Root, db *sql.DB, upstream string) *gin.Engine {
 
 	// "Up next: Server-Sent Events".
 	r.GET("/events", func(c *gin.Context) {
-		(&sse.Writer{}).Stream(c, func(ctx context.Context, yield func(sse.Event) error) error {
+		(&sse.EventWriter{}).Stream(c, func(ctx context.Context, yield func(sse.Event) error) error {
 			for i := 1; i <= 3; i++ {
 				if err := yield(sse.Event{Name: "tick", Data: strconv.Itoa(i)}); err != nil {
 					return err

@@ -33,7 +33,7 @@ const (
 )
 
 // cluster is a set of server instances sharing events: gin with an
-// sse.Writer subscribing each request to one topic of the instance's hub.
+// sse.EventWriter subscribing each request to one topic of the instance's hub.
 type cluster struct {
 	instances []*instance
 	nats      *natsserver.Server // nil for MemHub
@@ -92,7 +92,7 @@ func startCluster(kind string, n int) (_ *cluster, err error) {
 			}
 			in.hub = &natshub.Hub{JetStream: js, Prefix: "load", Storage: jetstream.FileStorage}
 		}
-		w := &sse.Writer{Config: sink.Config{Logger: logger}}
+		w := &sse.EventWriter{Config: sink.Config{Logger: logger}}
 		r := gin.New()
 		r.GET(eventsPath, func(ctx *gin.Context) { w.Subscribe(ctx, in.hub, topic) })
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -7,7 +7,7 @@
 // (from the repository's root; in loadtest/, go run ./natsload).
 //
 // The latency runs start, for each hub, server instances (gin with an
-// sse.Writer subscribing each request to one topic) and -subscribers SSE
+// sse.EventWriter subscribing each request to one topic) and -subscribers SSE
 // clients per instance: sse.MemHub on one instance, and natshub.Hub on an
 // embedded JetStream server (file storage) with one instance and with
 // -instances instances, each with its own NATS connection as a separate

@@ -49,7 +49,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 		fmt.Fprint(out, `Usage: go run -C loadtest ./sseload [flags]
 
 Holds many Server-Sent Events subscribers open on loopback against a
-child server process (gin + sse.Writer + sse.MemHub), broadcasts events to
+child server process (gin + sse.EventWriter + sse.MemHub), broadcasts events to
 them, and reports connections kept, delivery latency and server memory.
 
 Flags:
@@ -62,7 +62,7 @@ Flags:
 	fs.DurationVar(&cfg.warmup, "warmup", cfg.warmup, "publishing before the measured window")
 	fs.IntVar(&cfg.payload, "payload", cfg.payload, "`bytes` of data per event (at least the 19-digit timestamp)")
 	fs.IntVar(&cfg.dials, "dials", cfg.dials, "`number` of connections set up at once")
-	fs.StringVar(&cfg.server, "server", cfg.server, "the server's events `handler`: sse (gin + sse.Writer) or direct (gin and a hand-written handler writing the hub's frames: the floor, for comparison)")
+	fs.StringVar(&cfg.server, "server", cfg.server, "the server's events `handler`: sse (gin + sse.EventWriter) or direct (gin and a hand-written handler writing the hub's frames: the floor, for comparison)")
 	fs.BoolVar(&cfg.reference, "reference", false, "first measure a plain net/http handler's idle connections, and report the difference")
 	fs.BoolVar(&cfg.json, "json", false, "print the result as JSON instead of a summary")
 	fs.StringVar(&cfg.profile, "profile", "", "write heap profiles and goroutine dumps of the child, and CPU profiles of the window of both processes, into this `directory`")

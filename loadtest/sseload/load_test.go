@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 		args             []string
 		goroutinesPerSub float64 // in the child, per idle subscriber
 	}{
-		// sse.Writer runs the subscription on the handler's goroutine
+		// sse.EventWriter runs the subscription on the handler's goroutine
 		// (sink.Writer.StreamInline): the connection's goroutine running
 		// the handler and its background reader, as net/http alone.
 		{"sse with reference", []string{"-reference"}, 2},

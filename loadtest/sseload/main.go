@@ -13,7 +13,7 @@
 // The server runs in a child process, the same binary re-executed with a
 // hidden -serve flag, so that the server's and the clients' sockets each
 // fit in one process's file-descriptor limit and the server's memory can
-// be measured alone. The child serves gin with an [sse.Writer] subscribing
+// be measured alone. The child serves gin with an [sse.EventWriter] subscribing
 // each request to one topic of an [sse.MemHub]; its publisher broadcasts
 // -rate events a second, each carrying its publication time, so that the
 // clients (one goroutine and one small buffered reader each, in this
@@ -38,8 +38,8 @@
 //
 // With -server direct, the child serves the same hub with a hand-written
 // handler instead: the subscription writes each frame straight to the
-// response, with none of sse.Writer's heartbeats, endings or reports: the
-// floor against which sse.Writer (which also runs the subscription on the
+// response, with none of sse.EventWriter's heartbeats, endings or reports: the
+// floor against which sse.EventWriter (which also runs the subscription on the
 // handler's goroutine) is compared.
 //
 // With -profile dir, the child's heap profile and goroutine dump are saved

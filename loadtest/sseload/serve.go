@@ -56,12 +56,12 @@ type childMem struct {
 
 // The handlers the child can serve events with.
 const (
-	// handlerSSE is gin with an sse.Writer subscribing to the hub: what
+	// handlerSSE is gin with an sse.EventWriter subscribing to the hub: what
 	// the load measures.
 	handlerSSE = "sse"
 	// handlerDirect is gin with a handler that runs the hub subscription
 	// on its own goroutine and writes each frame straight to the
-	// response: the floor, for comparison with sse.Writer.
+	// response: the floor, for comparison with sse.EventWriter.
 	handlerDirect = "direct"
 	// handlerReference is plain net/http holding the connection open:
 	// what net/http itself spends per connection.
@@ -74,7 +74,7 @@ type server struct {
 	rate    float64
 	payload int
 	hub     *sse.MemHub
-	events  *sse.Writer
+	events  *sse.EventWriter
 
 	startOnce sync.Once
 	start     chan struct{} // closed when the publisher is to start
@@ -110,7 +110,7 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	// end of every stream at shutdown is not.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s.hub = &sse.MemHub{}
-	s.events = &sse.Writer{Config: sink.Config{Logger: logger}}
+	s.events = &sse.EventWriter{Config: sink.Config{Logger: logger}}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -171,7 +171,7 @@ func (s *server) routes() http.Handler {
 
 // holdOpen is the reference: what a plain net/http handler spends to hold
 // an event stream open. It sends the same opening retry field as an
-// sse.Writer, then a comment every 15 s, the Writer's default heartbeat.
+// sse.EventWriter, then a comment every 15 s, the Writer's default heartbeat.
 func holdOpen(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -197,8 +197,8 @@ func holdOpen(w http.ResponseWriter, r *http.Request) {
 // subscription runs on the handler's goroutine and each frame is written
 // and flushed from the hub's yield, under a write deadline moved only when
 // less than 3/4 of the stall timeout is left (as sink.Writer.StreamInline
-// does over HTTP/1.1). It sends no heartbeats and has none of sse.Writer's
-// endings, reports or logs: the floor for sse.Writer.
+// does over HTTP/1.1). It sends no heartbeats and has none of sse.EventWriter's
+// endings, reports or logs: the floor for sse.EventWriter.
 func (s *server) direct(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")

@@ -114,7 +114,7 @@ func testOrder(t *testing.T, newHub func(Options) sse.Hub) {
 	frames := slices.Clone(sub.frames)
 	sub.mu.Unlock()
 	for _, f := range frames {
-		want, err := sse.Encoder{}.Append(nil, f.Event())
+		want, err := sse.EventEncoder{}.Append(nil, f.Event())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@
 //	r.GET("/events", func(c *gin.Context) { events.Subscribe(c, hub, "news") })
 //
 // It passes the conformance suite of package sse/hubtest, as sse.MemHub
-// does, and so works with sse.Writer and the handlers of package handlers
+// does, and so works with sse.EventWriter and the handlers of package handlers
 // unchanged.
 //
 // # Topics, streams and ids
@@ -62,10 +62,10 @@
 // Publish and Subscribe fail at once with an error matching
 // [ErrUnavailable] while the client is not connected. A running
 // subscription ends with such an error, after delivering the events that
-// had arrived, as soon as the connection drops; sse.Writer then sends the
+// had arrived, as soon as the connection drops; sse.EventWriter then sends the
 // client an "error" event with the message, and the response ends. A
 // browser's EventSource reconnects after the retry time the stream
-// opened with (sse.Writer.Retry), unless the page closes it on that
+// opened with (sse.EventWriter.Retry), unless the page closes it on that
 // event. Once the client has reconnected to NATS (give the connection
 // nats.MaxReconnects(-1) so it never gives up), new subscriptions and
 // Publish work again, and a client resuming from its Last-Event-ID gets

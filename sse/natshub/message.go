@@ -20,11 +20,11 @@ const messageVersion = 1
 var errMessage = errors.New("natshub: not an event message")
 
 // encodeEvent returns the body of the message that carries e, whose id it
-// ignores. It fails as sse.Encoder does for an event that cannot be framed,
+// ignores. It fails as sse.EventEncoder does for an event that cannot be framed,
 // so that nothing unframable is published.
 func encodeEvent(e sse.Event) ([]byte, error) {
 	e.ID = ""
-	if _, err := (sse.Encoder{}).Append(nil, e); err != nil {
+	if _, err := (sse.EventEncoder{}).Append(nil, e); err != nil {
 		return nil, err
 	}
 	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(e.Name)+len(e.Comment)+len(e.Data))
