@@ -308,7 +308,7 @@ func TestWriterProducerFails(t *testing.T) {
 				if r.Outcome != sink.Failed || r.Err == nil || r.Err.Error() != tt.wantErr {
 					t.Errorf("report %v %v, want failed with %q", r.Outcome, r.Err, tt.wantErr)
 				}
-				want := fmt.Sprintf("level=ERROR msg=\"ginstream: stream ended early\" method=GET path=/logs outcome=failed status=200 items=2 ")
+				want := "level=ERROR msg=\"ginstream: stream ended early\" method=GET path=/logs outcome=failed status=200 items=2 "
 				if !strings.Contains(log.String(), want) || !strings.Contains(log.String(), fmt.Sprintf("error=%q", tt.wantErr)) {
 					t.Errorf("log %q, want a line with %q and the error %q", log.String(), want, tt.wantErr)
 				}
