@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,8 +25,11 @@ import (
 // Range requests (206, multipart for several ranges, 416 for unsatisfiable
 // ones — also for a suffix range of no bytes, "bytes=-0", which
 // ServeContent alone answers with an invalid 206; a suffix range of an
-// empty file gets the file whole, with 200) and conditional requests (304
-// for If-None-Match and If-Modified-Since, If-Range). Files are sent as
+// empty file gets the file whole, with 200; more than MaxRanges ranges, or
+// ranges that overlap, get the file whole, with 200, since a multipart body
+// of many small ranges can be many times larger than the file) and
+// conditional requests (304 for If-None-Match and If-Modified-Since,
+// If-Range). Files are sent as
 // they are: a .gz file goes out as the gzip bytes, with no
 // Content-Encoding.
 //
@@ -121,8 +126,9 @@ func (f Files) serve(c *gin.Context) {
 // else becomes one that ServeContent answers 416 with "Content-Range:
 // bytes */size" — or, for an empty file, none at all (""), so that the
 // file is sent whole with 200, as ServeContent does for "bytes=0-" there.
-// Any other header is returned unchanged, malformed ones included, which
-// ServeContent answers 416.
+// A header whose ranges would amplify the answer (see amplifies) becomes
+// "", the whole file. Any other header is returned unchanged, malformed
+// ones included, which ServeContent answers 416.
 func satisfiableRanges(ranges string, size int64) string {
 	const unit = "bytes="
 	if !strings.HasPrefix(ranges, unit) {
@@ -141,6 +147,8 @@ func satisfiableRanges(ranges string, size int64) string {
 		kept = append(kept, spec)
 	}
 	switch {
+	case amplifies(kept, size):
+		return "" // the whole file
 	case len(kept) == len(specs):
 		return ranges
 	case trim(strings.Join(kept, "")) != "":
@@ -149,6 +157,63 @@ func satisfiableRanges(ranges string, size int64) string {
 		return ""
 	}
 	return unit + strconv.FormatInt(size, 10) + "-" // 416
+}
+
+// MaxRanges is the most ranges a Range request to [Files] may ask for; a
+// request for more gets the whole file (RFC 9110, section 14.2, lets a
+// server ignore such a header), so that no answer is much larger than the
+// file.
+const MaxRanges = 16
+
+// amplifies reports whether the byte ranges specs of a file of size bytes
+// would make a multipart answer out of proportion to the file: more than
+// MaxRanges of them, or two that overlap. Malformed specs are left to
+// ServeContent, which answers them 416.
+func amplifies(specs []string, size int64) bool {
+	if len(specs) <= 1 {
+		return false
+	}
+	if len(specs) > MaxRanges {
+		return true
+	}
+	type span struct{ start, end int64 } // end inclusive
+	spans := make([]span, 0, len(specs))
+	for _, spec := range specs {
+		first, last, ok := strings.Cut(strings.Trim(spec, " \t\r\n"), "-")
+		if !ok {
+			return false
+		}
+		first, last = strings.Trim(first, " \t\r\n"), strings.Trim(last, " \t\r\n")
+		var sp span
+		switch n, err := strconv.ParseInt(last, 10, 64); {
+		case first == "" && err == nil && n >= 0: // the last n bytes
+			sp = span{max(size-n, 0), size - 1}
+		case first == "":
+			return false
+		default:
+			start, err1 := strconv.ParseInt(first, 10, 64)
+			end := size - 1
+			if last != "" {
+				if end, err = strconv.ParseInt(last, 10, 64); err != nil {
+					return false
+				}
+			}
+			if err1 != nil || start < 0 || end < start {
+				return false
+			}
+			sp = span{start, min(end, size-1)}
+		}
+		if sp.start < size { // an unsatisfiable range adds no part
+			spans = append(spans, sp)
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start <= spans[i-1].end {
+			return true
+		}
+	}
+	return false
 }
 
 // Reasons a name is refused before or after opening it.
