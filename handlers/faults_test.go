@@ -29,6 +29,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -1132,15 +1133,19 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 				engine := gin.New()
 				engine.GET("/logs", tail.Handler())
 				client, base := loopback.Serve(t, v.http2, engine, 16<<10)
-				ctx, cancel := context.WithTimeout(t.Context(), faultPatience)
-				defer cancel()
+				// faultPatience bounds each wait for a byte, not the whole
+				// transfer: on a busy machine a megabytes-long backlog
+				// through 16 KiB buffers over HTTP/1.1 takes longer than
+				// that, moving all the while.
+				ctx, cancel := context.WithCancelCause(t.Context())
+				defer cancel(nil)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/logs?lines=1", nil)
-				resp, err := client.Do(req)
+				resp, err := patiently(cancel, func() (*http.Response, error) { return client.Do(req) })
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer resp.Body.Close()
-				br := bufio.NewReader(resp.Body)
+				br := bufio.NewReader(patientBody{resp.Body, cancel})
 				line := func() string {
 					s, err := br.ReadString('\n')
 					if err != nil {
@@ -1191,7 +1196,7 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 					}
 				}
 				t.Logf("%d of %d backlog lines read before the change, %d in all", read, backlog, next-1)
-				cancel()
+				cancel(nil)
 				select {
 				case r := <-reports:
 					if r.Outcome != sink.ClientGone {
@@ -1202,6 +1207,95 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// errNoProgress is why a fault test's client gives up on a response: it
+// waited faultPatience for the next byte.
+var errNoProgress = fmt.Errorf("no progress for %v", faultPatience)
+
+// patiently returns f(), cancelling the request with errNoProgress if f
+// takes faultPatience.
+func patiently[T any](cancel context.CancelCauseFunc, f func() (T, error)) (T, error) {
+	timer := time.AfterFunc(faultPatience, func() { cancel(errNoProgress) })
+	defer timer.Stop()
+	return f()
+}
+
+// patientBody reads a response body, giving each read faultPatience (see
+// patiently) rather than the whole body: a stream that keeps moving,
+// however slowly a busy machine moves it, has not stalled.
+type patientBody struct {
+	r      io.Reader
+	cancel context.CancelCauseFunc // the request's
+}
+
+func (b patientBody) Read(p []byte) (int, error) {
+	return patiently(b.cancel, func() (int, error) { return b.r.Read(p) })
+}
+
+// TestPatientBody: a fault test's client gives up on a response when one
+// wait for a byte lasts faultPatience, however long the whole response
+// takes. Its body here is a pipe that sends a line after each gap, on the
+// fake clock of a synctest bubble, and fails once the request is cancelled,
+// as the transport's does.
+func TestPatientBody(t *testing.T) {
+	cases := []struct {
+		name  string
+		gaps  []time.Duration // before each line
+		lines int             // read before the body ends
+		err   error           // how it ends; nil for io.EOF
+	}{{
+		name:  "slow and steady, longer in all than the patience",
+		gaps:  []time.Duration{faultPatience / 2, faultPatience / 2, faultPatience / 2, faultPatience / 2, faultPatience / 2},
+		lines: 5,
+	}, {
+		name:  "a wait as long as the patience",
+		gaps:  []time.Duration{faultPatience / 2, faultPatience + time.Second, time.Second},
+		lines: 1,
+		err:   errNoProgress,
+	}, {
+		name: "no first byte",
+		gaps: []time.Duration{2 * faultPatience},
+		err:  errNoProgress,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancelCause(t.Context())
+				defer cancel(nil)
+				pr, pw := io.Pipe()
+				stop := context.AfterFunc(ctx, func() { pw.CloseWithError(context.Cause(ctx)) })
+				defer stop()
+				sent := make(chan struct{})
+				go func() {
+					defer close(sent)
+					for i, gap := range tc.gaps {
+						time.Sleep(gap)
+						if _, err := fmt.Fprintf(pw, "line %d\n", i); err != nil {
+							return
+						}
+					}
+					pw.Close()
+				}()
+				br := bufio.NewReader(patientBody{pr, cancel})
+				lines := 0
+				var err error
+				for {
+					if _, err = br.ReadString('\n'); err != nil {
+						break
+					}
+					lines++
+				}
+				if err == io.EOF {
+					err = nil
+				}
+				if lines != tc.lines || !errors.Is(err, tc.err) {
+					t.Errorf("%d lines, then %v; want %d, then %v", lines, err, tc.lines, tc.err)
+				}
+				<-sent
+			})
+		})
 	}
 }
 
