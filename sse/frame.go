@@ -29,8 +29,7 @@ type Frame struct {
 // frame is the shared body of a Frame.
 type frame struct {
 	event Event
-	wire  []byte    // the encoding, never modified once made
-	at    time.Time // when a hub published the event; zero outside a hub
+	wire  []byte // the encoding, never modified once made
 }
 
 // NewFrame encodes e once, for sending to many clients. It fails, as

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ginstream/ginstream/sse/internal/topiclog"
 )
 
 // Defaults for the zero values of [MemHub]'s fields.
@@ -66,43 +68,37 @@ type MemHub struct {
 	closed bool
 }
 
-// topic is the state of one topic of a MemHub. Its log, changed and closed
-// are written with both the hub's lock and mu held, and read with either.
+// topic is the state of one topic of a MemHub. Its log is appended to
+// with the hub's lock held, so that what is read of it under that lock is
+// consistent with the ids the hub issues.
 type topic struct {
-	mu          sync.RWMutex
-	log         replay
-	changed     chan struct{} // closed when an event is published or the hub is closed
-	closed      bool
-	subscribers int // guarded by the hub's lock alone
+	log         *topiclog.Log[Frame]
+	subscribers int // guarded by the hub's lock
 }
 
 var _ Hub = (*MemHub)(nil)
 
-// replay returns the number of events a topic keeps.
-func (h *MemHub) replay() int {
-	if h.Replay <= 0 {
-		return DefaultReplay
+// logConfig returns the configuration of the topics' logs.
+func (h *MemHub) logConfig() topiclog.Config[Frame] {
+	c := topiclog.Config[Frame]{
+		Limit:      h.Replay,
+		MaxAge:     h.ReplayAge,
+		Buffer:     h.Buffer,
+		Disconnect: h.Policy == Disconnect,
+		Slow:       ErrSlowSubscriber,
+		Reset:      resetFrame,
+		Missed:     missedFrame,
 	}
-	return h.Replay
-}
-
-// replayCutoff returns the publication time before which an event is too
-// old to replay.
-func (h *MemHub) replayCutoff() time.Time {
-	age := h.ReplayAge
-	if age <= 0 {
-		age = DefaultReplayAge
+	if c.Limit <= 0 {
+		c.Limit = DefaultReplay
 	}
-	return time.Now().Add(-age)
-}
-
-// buffer returns how many events a subscriber may fall behind.
-func (h *MemHub) buffer() uint64 {
-	b := h.Buffer
-	if b <= 0 {
-		b = DefaultBuffer
+	if c.MaxAge <= 0 {
+		c.MaxAge = DefaultReplayAge
 	}
-	return uint64(min(b, h.replay()))
+	if c.Buffer <= 0 {
+		c.Buffer = DefaultBuffer
+	}
+	return c
 }
 
 // topic returns the named topic, creating it if need be. h.mu must be held.
@@ -112,9 +108,9 @@ func (h *MemHub) topic(name string) *topic {
 		if h.topics == nil {
 			h.topics = make(map[string]*topic)
 		}
-		base := max(uint64(max(time.Now().UnixMicro(), 0)), h.lastID)
-		h.lastID = base
-		t = &topic{log: replay{base: base, head: base}, changed: make(chan struct{})}
+		head := max(uint64(max(time.Now().UnixMicro(), 0)), h.lastID)
+		h.lastID = head
+		t = &topic{log: topiclog.New(h.logConfig(), head+1)}
 		h.topics[name] = t
 	}
 	return t
@@ -145,20 +141,12 @@ func (h *MemHub) Publish(ctx context.Context, name string, e Event) (Event, erro
 		return Event{}, ErrHubClosed
 	}
 	t := h.topic(name)
-	id := t.log.head + 1
+	id := t.log.Head() + 1
 	idStart := len(wire) + len("id: ")
 	wire = strconv.AppendUint(append(wire, "id: "...), id, 10)
 	e.ID = string(wire[idStart:])
 	wire = append(append(wire, '\n'), rest...)
-	now := time.Now()
-	f := Frame{&frame{event: e, wire: wire, at: now}}
-
-	t.mu.Lock()
-	t.log.expire(h.replayCutoff())
-	t.log.add(f, h.replay())
-	close(t.changed)
-	t.changed = make(chan struct{})
-	t.mu.Unlock()
+	t.log.Append(id, Frame{&frame{event: e, wire: wire}}, time.Now())
 	h.lastID = max(h.lastID, id)
 	return e, nil
 }
@@ -179,76 +167,10 @@ func (h *MemHub) Subscribe(ctx context.Context, name, lastEventID string, yield 
 	t.subscribers++
 	// Registered and positioned in one critical section, so no event
 	// falls between the replay and the live ones.
-	next, reset := t.log.resume(lastEventID, h.replayCutoff())
-	joined := t.log.head
+	start := t.log.Resume(lastEventID, t.log.Kept())
 	h.mu.Unlock()
 	defer h.leave(name, t)
-
-	if reset != "" {
-		e := Event{ID: strconv.FormatUint(joined, 10), Name: EventReset, Data: reset}
-		if err := yield(mustFrame(e)); err != nil {
-			return err
-		}
-	}
-	return h.deliver(ctx, t, next, joined, yield)
-}
-
-// deliver runs a subscription from event next on. Events up to joined,
-// the topic's newest when it subscribed, are its replay: they do not
-// count against its buffer.
-func (h *MemHub) deliver(ctx context.Context, t *topic, next, joined uint64, yield func(Frame) error) error {
-	buffer := h.buffer()
-	var batch []Frame
-	for {
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		default:
-		}
-		t.mu.RLock()
-		head, closed, changed := t.log.head, t.closed, t.changed
-		from := next
-		if live := max(next, joined+1); head >= live && head-live+1 > buffer {
-			from = head - buffer + 1 // slow: keep the newest buffer events
-		}
-		from = max(from, t.log.oldest()) // what was forgotten is missed too
-		missed := from - next
-		if missed > 0 && h.Policy == Disconnect {
-			t.mu.RUnlock()
-			return fmt.Errorf("%w: %d events behind", ErrSlowSubscriber, head-next+1)
-		}
-		batch = t.log.appendRange(batch, from)
-		next = head + 1
-		t.mu.RUnlock()
-
-		if missed > 0 {
-			e := Event{Name: EventMissed, Data: strconv.FormatUint(missed, 10)}
-			if err := yield(mustFrame(e)); err != nil {
-				return err
-			}
-		}
-		for _, f := range batch {
-			if err := yield(f); err != nil {
-				return err
-			}
-		}
-		if len(batch) > 0 || missed > 0 {
-			clear(batch) // hold no frame while idle
-			if cap(batch) > 256 {
-				batch = nil // nor a replay-sized slice
-			}
-			batch = batch[:0]
-			continue // more may have come meanwhile
-		}
-		if closed {
-			return ErrHubClosed
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-	}
+	return t.log.Deliver(ctx, start, yield)
 }
 
 // leave unregisters a subscriber and forgets its topic if nothing is left
@@ -260,7 +182,7 @@ func (h *MemHub) leave(name string, t *topic) {
 	if t.subscribers > 0 || h.topics[name] != t {
 		return
 	}
-	if t.log.n == 0 || t.log.at(t.log.n-1).f.at.Before(h.replayCutoff()) {
+	if t.log.Stale() {
 		delete(h.topics, name)
 	}
 }
@@ -288,10 +210,19 @@ func (h *MemHub) Close() error {
 	}
 	h.closed = true
 	for _, t := range h.topics {
-		t.mu.Lock()
-		t.closed = true
-		close(t.changed)
-		t.mu.Unlock()
+		t.log.Close(ErrHubClosed)
 	}
 	return nil
+}
+
+// resetFrame is the [EventReset] event that tells a subscriber it missed
+// events, for the reason given, and resumes from the id newest.
+func resetFrame(reason string, newest uint64) Frame {
+	return mustFrame(Event{ID: strconv.FormatUint(newest, 10), Name: EventReset, Data: reason})
+}
+
+// missedFrame is the [EventMissed] event that tells a slow subscriber
+// that it missed n events.
+func missedFrame(n uint64) Frame {
+	return mustFrame(Event{Name: EventMissed, Data: strconv.FormatUint(n, 10)})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
+	"github.com/ginstream/ginstream/sse/internal/topiclog"
 )
 
 // Defaults for the zero values of [Hub]'s fields.
@@ -124,13 +125,32 @@ func (h *Hub) replayAge() time.Duration {
 	return h.ReplayAge
 }
 
-// buffer returns how many events a subscriber may fall behind.
-func (h *Hub) buffer() uint64 {
-	b := h.Buffer
-	if b <= 0 {
-		b = sse.DefaultBuffer
+// logConfig returns the configuration of the logs of the topics with
+// subscribers on this instance.
+func (h *Hub) logConfig() topiclog.Config[sse.Frame] {
+	c := topiclog.Config[sse.Frame]{
+		Limit:      h.replay(),
+		MaxAge:     h.replayAge(),
+		Buffer:     h.Buffer,
+		Disconnect: h.Policy == sse.Disconnect,
+		Slow:       sse.ErrSlowSubscriber,
+		Reset:      resetFrame,
+		Missed:     missedFrame,
 	}
-	return uint64(min(b, h.replay()))
+	if c.Buffer <= 0 {
+		c.Buffer = sse.DefaultBuffer
+	}
+	return c
+}
+
+// kept returns the ids of the events that a topic's stream keeps for
+// replay, from its first and last sequence numbers: at most Replay.
+func (h *Hub) kept(first, last uint64) topiclog.Range {
+	oldest := max(first, 1)
+	if r := uint64(h.replay()); last+1 > r {
+		oldest = max(oldest, last+1-r)
+	}
+	return topiclog.Range{Oldest: oldest, Newest: last}
 }
 
 // names returns the stream and subject of a topic.
@@ -304,30 +324,19 @@ func (h *Hub) Subscribe(ctx context.Context, name, lastEventID string, yield fun
 	if err != nil {
 		return err
 	}
-	first, last := info.State.FirstSeq, info.State.LastSeq
-	t, err := h.join(name, n.stream, first, last)
+	kept := h.kept(info.State.FirstSeq, info.State.LastSeq)
+	t, err := h.join(name, n.stream, kept.Oldest)
 	if err != nil {
 		return err
 	}
 	defer h.leave(name, t)
-
-	next, reset := t.position(lastEventID, first, last, h.replay(), time.Now().Add(-h.replayAge()))
-	if reset != "" {
-		f, err := sse.NewFrame(sse.Event{ID: strconv.FormatUint(last, 10), Name: sse.EventReset, Data: reset})
-		if err != nil {
-			return err
-		}
-		if err := yield(f); err != nil {
-			return err
-		}
-	}
-	return h.deliver(ctx, t, next, last, yield)
+	return t.log.Deliver(ctx, t.log.Resume(lastEventID, kept), yield)
 }
 
 // join registers a subscriber of a topic, starting the topic's tail if it
-// has none. first and last are the stream's first and last sequence
-// numbers.
-func (h *Hub) join(name, stream string, first, last uint64) (*topic, error) {
+// has none, from the event start: the oldest that the stream keeps for
+// replay, so that this instance can replay what the stream does.
+func (h *Hub) join(name, stream string, start uint64) (*topic, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -335,13 +344,7 @@ func (h *Hub) join(name, stream string, first, last uint64) (*topic, error) {
 	}
 	t := h.topics[name]
 	if t == nil {
-		// The tail starts with the newest events the topic keeps, so
-		// that this instance can replay them.
-		start := max(first, 1)
-		if r := uint64(h.replay()); last+1 > r {
-			start = max(start, last+1-r)
-		}
-		t = newTopic(start)
+		t = newTopic(h.logConfig(), start)
 		if h.topics == nil {
 			h.topics = make(map[string]*topic)
 		}
@@ -362,71 +365,6 @@ func (h *Hub) leave(name string, t *topic) {
 	if t.subscribers == 0 && h.topics[name] == t {
 		delete(h.topics, name)
 		close(t.stop)
-	}
-}
-
-// deliver runs a subscription from event next on. Events up to joined,
-// the stream's newest when it subscribed, are its replay: they do not
-// count against its buffer.
-func (h *Hub) deliver(ctx context.Context, t *topic, next, joined uint64, yield func(sse.Frame) error) error {
-	buffer := h.buffer()
-	var batch []sse.Frame
-	for {
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		default:
-		}
-		t.mu.RLock()
-		head, closed, failed, changed := t.ring.head, t.closed, t.err, t.changed
-		from := next
-		if live := max(next, joined+1); head >= live && head-live+1 > buffer {
-			from = head - buffer + 1 // slow: keep the newest buffer events
-		}
-		from = max(from, t.ring.oldest()) // what was forgotten is missed too
-		missed := from - next
-		if missed > 0 && h.Policy == sse.Disconnect {
-			t.mu.RUnlock()
-			return fmt.Errorf("%w: %d events behind", sse.ErrSlowSubscriber, head-next+1)
-		}
-		if from <= head {
-			batch = t.ring.appendRange(batch, from)
-			next = head + 1
-		} else {
-			next = from
-		}
-		t.mu.RUnlock()
-
-		if missed > 0 {
-			f, _ := sse.NewFrame(sse.Event{Name: sse.EventMissed, Data: strconv.FormatUint(missed, 10)})
-			if err := yield(f); err != nil {
-				return err
-			}
-		}
-		for _, f := range batch {
-			if err := yield(f); err != nil {
-				return err
-			}
-		}
-		if len(batch) > 0 || missed > 0 {
-			clear(batch) // hold no frame while idle
-			if cap(batch) > 256 {
-				batch = nil // nor a replay-sized slice
-			}
-			batch = batch[:0]
-			continue // more may have come meanwhile
-		}
-		switch {
-		case failed != nil:
-			return failed
-		case closed:
-			return sse.ErrHubClosed
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
 	}
 }
 

@@ -10,19 +10,20 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ginstream/ginstream/sse"
+	"github.com/ginstream/ginstream/sse/internal/topiclog"
 )
 
 // topic is a topic with subscribers on this instance: its tail, which
-// reads the topic's stream with an ordered consumer into a ring, and the
-// subscribers, which read the ring. Its ring, changed, closed and err are
+// reads the topic's stream with an ordered consumer into the topic's log,
+// and the subscribers, which read the log. Its closing and target are
 // guarded by mu; subscribers by the hub's lock.
 type topic struct {
-	mu      sync.RWMutex
-	ring    ring
-	changed chan struct{} // closed when events arrive or the tail ends
-	closed  bool          // the tail has ended: no more events
-	err     error         // why the tail ended early, if it failed
-	closing bool          // Close was called: the tail ends once head reaches target
+	log *topiclog.Log[sse.Frame] // this instance's copy of the stream's newest events
+
+	mu      sync.Mutex
+	closing bool // Close was called: the tail ends once the log has target
 	target  uint64
 
 	subscribers int
@@ -30,49 +31,27 @@ type topic struct {
 	closeCh     chan struct{} // closed by close
 }
 
-// The reasons that an sse.EventReset event gives, as sse.MemHub's.
-const (
-	resetTooOld  = "too-old"
-	resetUnknown = "unknown"
-)
-
 // newTopic returns a topic whose tail starts with event start.
-func newTopic(start uint64) *topic {
+func newTopic(c topiclog.Config[sse.Frame], start uint64) *topic {
 	return &topic{
-		ring:    newRing(start),
-		changed: make(chan struct{}),
+		log:     topiclog.New(c, start),
 		stop:    make(chan struct{}),
 		closeCh: make(chan struct{}),
 	}
 }
 
-// position returns the id of the first event to deliver to a client
-// whose last event id is lastID, and a reset reason if the client must be
-// told that it missed events, as sse.MemHub does: first and last are the
-// stream's first and last sequence numbers, limit and cutoff the count
-// and age of the events the hub replays.
-func (t *topic) position(lastID string, first, last uint64, limit int, cutoff time.Time) (next uint64, reset string) {
-	id, err := strconv.ParseUint(lastID, 10, 64)
-	if err != nil {
-		return last + 1, "" // no id, or a malformed one
-	}
-	if id > last {
-		return last + 1, resetUnknown
-	}
-	oldest := first
-	if last+1 > uint64(limit) {
-		oldest = max(oldest, last+1-uint64(limit))
-	}
-	t.mu.RLock()
-	kept := t.ring.oldest()
-	for i := 0; i < t.ring.n && t.ring.at(i).at.Before(cutoff); i++ {
-		kept++ // expired, even if not yet forgotten
-	}
-	t.mu.RUnlock()
-	if id+1 < max(oldest, kept) {
-		return last + 1, resetTooOld
-	}
-	return id + 1, ""
+// resetFrame is the sse.EventReset event that tells a subscriber it
+// missed events, for the reason given, and resumes from the id newest.
+func resetFrame(reason string, newest uint64) sse.Frame {
+	f, _ := sse.NewFrame(sse.Event{ID: strconv.FormatUint(newest, 10), Name: sse.EventReset, Data: reason}) // always framable
+	return f
+}
+
+// missedFrame is the sse.EventMissed event that tells a slow subscriber
+// that it missed n events.
+func missedFrame(n uint64) sse.Frame {
+	f, _ := sse.NewFrame(sse.Event{Name: sse.EventMissed, Data: strconv.FormatUint(n, 10)}) // always framable
+	return f
 }
 
 // close tells the tail to end once it has had event target, and the
@@ -86,23 +65,24 @@ func (t *topic) close(target uint64) {
 
 // drained reports whether the tail has had every event Close waits for.
 func (t *topic) drained() bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.closing && t.ring.head >= t.target
+	t.mu.Lock()
+	closing, target := t.closing, t.target
+	t.mu.Unlock()
+	return closing && t.log.Head() >= target
 }
 
-// end marks the tail as ended, for the reason err, and wakes the
-// subscribers: after Close they end with sse.ErrHubClosed, otherwise with an
-// error matching ErrUnavailable.
+// end closes the log once the tail has ended, for the reason err: after
+// Close, or with no error, subscribers end with sse.ErrHubClosed once they
+// have what it has read; otherwise with an error matching ErrUnavailable.
 func (t *topic) end(err error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.closed = true
-	if !t.closing && err != nil {
-		t.err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	closing := t.closing
+	t.mu.Unlock()
+	if closing || err == nil {
+		t.log.Close(sse.ErrHubClosed)
+	} else {
+		t.log.Close(fmt.Errorf("%w: %w", ErrUnavailable, err))
 	}
-	close(t.changed)
-	t.changed = make(chan struct{})
 }
 
 // runTail runs a topic's tail from event start on until the last
@@ -122,7 +102,7 @@ func (h *Hub) runTail(name string, t *topic, stream string, start uint64) {
 	h.mu.Unlock()
 }
 
-// follow reads the stream from event start on into t's ring until t's
+// follow reads the stream from event start on into t's log until t's
 // last subscriber leaves (it returns nil), Close has had its events
 // (errDrained) or the connection drops or reading fails (the error).
 func (h *Hub) follow(t *topic, stream string, start uint64) error {
@@ -186,10 +166,9 @@ func (h *Hub) follow(t *topic, stream string, start uint64) error {
 	}
 }
 
-// read adds the messages of it to t's ring, each framed once, until
+// read appends the messages of it to t's log, each framed once, until
 // reading fails or Close has had its events (errDrained).
 func (h *Hub) read(t *topic, it jetstream.MessagesContext) error {
-	limit, age := h.replay(), h.replayAge()
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -200,15 +179,8 @@ func (h *Hub) read(t *topic, it jetstream.MessagesContext) error {
 			return err
 		}
 		seq := meta.Sequence.Stream
-		f := decodeEvent(msg.Data(), strconv.FormatUint(seq, 10))
-		t.mu.Lock()
-		t.ring.expire(time.Now().Add(-age))
-		t.ring.add(seq, f, meta.Timestamp, limit)
-		close(t.changed)
-		t.changed = make(chan struct{})
-		drained := t.closing && t.ring.head >= t.target
-		t.mu.Unlock()
-		if drained {
+		t.log.Append(seq, decodeEvent(msg.Data(), strconv.FormatUint(seq, 10)), meta.Timestamp)
+		if t.drained() {
 			return errDrained
 		}
 	}

@@ -1,0 +1,83 @@
+package topiclog
+
+import (
+	"context"
+	"fmt"
+)
+
+// Deliver calls yield with the log's items from start on, in the order of
+// their ids, until ctx is done, yield returns an error, the subscriber
+// falls further behind than Buffer under Disconnect, or the log is closed;
+// and returns why: context.Cause(ctx), yield's error, an error wrapping
+// Slow, or the error given to Close once every item appended before Close
+// has been yielded. If start has a Reset, it first yields the Reset item.
+//
+// It calls yield on the goroutine that called it, one item at a time: it
+// takes the items it has not yielded yet in one batch under the log's
+// lock, and yields them outside it, so that a slow yield holds up neither
+// the writer nor the other subscribers. A start ahead of the log (which
+// lags behind its topic's record) waits for the log to catch up.
+func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) error {
+	c := &l.config
+	if start.Reset != "" {
+		if err := yield(c.Reset(start.Reset, start.Joined)); err != nil {
+			return err
+		}
+	}
+	next, joined := start.Next, start.Joined
+	buffer := uint64(min(c.Buffer, c.Limit))
+	var batch []T
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		default:
+		}
+		l.mu.RLock()
+		head, end, changed := l.ring.head, l.end, l.changed
+		from := next
+		if live := max(next, joined+1); head >= live && head-live+1 > buffer {
+			from = head - buffer + 1 // slow: keep the newest buffer items
+		}
+		from = max(from, l.ring.oldest()) // what was forgotten is missed too
+		missed := from - next
+		if missed > 0 && c.Disconnect {
+			l.mu.RUnlock()
+			return fmt.Errorf("%w: %d events behind", c.Slow, head-next+1)
+		}
+		if from <= head {
+			batch = l.ring.appendRange(batch, from)
+			next = head + 1
+		} else {
+			next = from // the log has yet to catch up
+		}
+		l.mu.RUnlock()
+
+		if missed > 0 {
+			if err := yield(c.Missed(missed)); err != nil {
+				return err
+			}
+		}
+		for _, item := range batch {
+			if err := yield(item); err != nil {
+				return err
+			}
+		}
+		if len(batch) > 0 || missed > 0 {
+			clear(batch) // hold no item while idle
+			if cap(batch) > 256 {
+				batch = nil // nor a replay-sized slice
+			}
+			batch = batch[:0]
+			continue // more may have come meanwhile
+		}
+		if end != nil {
+			return end
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
