@@ -13,8 +13,8 @@ import (
 var layers = map[string][]string{
 	"generator":     {},
 	"sink":          {"generator"},
-	"sse":           {"sink", "generator", "internal/topiclog"},
-	"sse/natshub":   {"sse", "sink", "generator", "internal/topiclog"},
+	"sse":           {"sink", "generator", "sse/internal/topiclog"},
+	"sse/natshub":   {"sse", "sink", "generator", "sse/internal/topiclog"},
 	"sse/hubtest":   {"sse", "sink", "generator"},
 	"streammetrics": {"sink", "generator"},
 	"handlers":      {"sse", "sink", "generator"},
