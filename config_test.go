@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/ginstream/ginstream/generator"
 	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/sse"
 )
 
 // logBuffer is a slog handler's output, safe to read while handlers write.
@@ -297,6 +300,135 @@ func TestInlineHeaderTimeout(t *testing.T) {
 		}
 		if r := rep.next(t); r.Outcome != sink.Completed || r.Items != 1 {
 			t.Errorf("report %+v", r)
+		}
+	})
+}
+
+// clientFrom returns an HTTP/1.1 client whose connections come from the
+// loopback address ip, a client of its own as a server sees it.
+func clientFrom(t *testing.T, ip string) *http.Client {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: d.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+// TestLimitPerClientOverHTTP: a client holding its share of the streams
+// gets 429 with Retry-After for the next, while another client is served;
+// when one of its streams ends, it may open another.
+func TestLimitPerClientOverHTTP(t *testing.T) {
+	checkNoGoroutineLeft(t)
+	rep := newReports()
+	limit := sink.NewLimit(100, 3*time.Second).PerClient(3, nil)
+	w := &sink.Writer[int]{Encoder: sink.Lines[int]{}, Config: sink.Config{Limit: limit, OnReport: rep.hook, Logger: quiet}}
+	engine := newEngine(false)
+	engine.GET("/endless", func(c *gin.Context) { w.Stream(c, generator.Count(1_000_000, 50*time.Millisecond)) })
+	_, url := serve(t, protocols[0], engine)
+	greedy, other := clientFrom(t, "127.0.0.1"), clientFrom(t, "127.0.0.2")
+
+	open := func(client *http.Client) (*http.Response, context.CancelFunc) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), patience)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/endless", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close(); cancel() })
+		return resp, cancel
+	}
+	var cancels []context.CancelFunc
+	for i := range 3 {
+		resp, cancel := open(greedy)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d of the client's 3: %d", i+1, resp.StatusCode)
+		}
+		cancels = append(cancels, cancel)
+	}
+	resp, _ := open(greedy)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "3" || !strings.HasPrefix(string(body), "429 Too Many Requests: ") {
+		t.Fatalf("a 4th stream of one client: %d, Retry-After %q, %q; want 429, 3, a message", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if r := rep.next(t); r.Outcome != sink.Rejected || r.Status != http.StatusTooManyRequests || !errors.Is(r.Err, sink.ErrClientLimit) {
+		t.Errorf("report %+v", r)
+	}
+	if resp, _ := open(other); resp.StatusCode != http.StatusOK {
+		t.Fatalf("another client: %d, want 200", resp.StatusCode)
+	}
+	cancels[0]()
+	if r := rep.next(t); r.Outcome != sink.ClientGone {
+		t.Fatalf("report of the stream the client left: %+v", r)
+	}
+	if resp, _ := open(greedy); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after one of its streams ended, the client: %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestMaxDuration: a stream that reaches Config.MaxDuration ends: a text
+// stream as a failed transfer the client detects, an event stream with a
+// jittered retry field and a clean end (EventSource reconnects and
+// resumes); either way the producers are cancelled and the report says
+// Expired. A stream that expires before its first byte is answered 503.
+func TestMaxDuration(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		checkNoGoroutineLeft(t)
+		const lifetime = 300 * time.Millisecond
+		rep := newReports()
+		cfg := sink.Config{MaxDuration: lifetime, OnReport: rep.hook, Logger: quiet}
+		text := &sink.Writer[int]{Encoder: sink.Lines[int]{}, Config: cfg}
+		events := &sse.EventWriter{Retry: time.Second, Heartbeat: -1, Config: cfg}
+		engine := newEngine(false)
+		engine.GET("/text", func(c *gin.Context) { text.Stream(c, generator.Count(1_000_000, 10*time.Millisecond)) })
+		engine.GET("/quiet", func(c *gin.Context) {
+			text.Stream(c, func(ctx context.Context, yield func(int) error) error { <-ctx.Done(); return context.Cause(ctx) })
+		})
+		engine.GET("/events", func(c *gin.Context) {
+			events.Stream(c, func(ctx context.Context, yield func(sse.Event) error) error {
+				for i := 0; ; i++ {
+					if err := yield(sse.Event{Data: strconv.Itoa(i)}); err != nil {
+						return err
+					}
+					select {
+					case <-ctx.Done():
+						return context.Cause(ctx)
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			})
+		})
+		client, url := serve(t, p, engine)
+
+		resp := get(t, t.Context(), client, p, url+"/text")
+		body, err := io.ReadAll(resp.Body)
+		if err == nil || !strings.HasPrefix(string(body), "1\n2\n") {
+			t.Errorf("text: %d bytes, error %v; want numbers, then a failed transfer", len(body), err)
+		}
+		if r := rep.next(t); r.Outcome != sink.Expired || !errors.Is(r.Err, sink.ErrMaxDuration) || r.Duration < lifetime {
+			t.Errorf("text: report %v %v after %v; want expired after %v", r.Outcome, r.Err, r.Duration, lifetime)
+		}
+
+		resp = get(t, t.Context(), client, p, url+"/quiet")
+		if body, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusServiceUnavailable || string(body) != "503 Service Unavailable\n" {
+			t.Errorf("quiet: %d %q; want 503", resp.StatusCode, body)
+		}
+		rep.next(t)
+
+		resp = get(t, t.Context(), client, p, url+"/events")
+		body, err = io.ReadAll(resp.Body)
+		if err != nil {
+			t.Errorf("events: %v; want a clean end", err)
+		}
+		frames := strings.Split(strings.TrimSuffix(string(body), "\n\n"), "\n\n")
+		last := frames[len(frames)-1]
+		ms, perr := strconv.Atoi(strings.TrimPrefix(last, "retry: "))
+		if !strings.HasPrefix(last, "retry: ") || perr != nil || ms < 1000 || ms > 1500 || len(frames) < 3 {
+			t.Errorf("events: %d frames ending with %q; want events, then a retry of 1000 to 1500 ms", len(frames), last)
+		}
+		if r := rep.next(t); r.Outcome != sink.Expired {
+			t.Errorf("events: report %v %v; want expired", r.Outcome, r.Err)
 		}
 	})
 }

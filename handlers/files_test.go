@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,14 +16,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/internal/testscale"
 )
 
 // filesModTime is the modification time of every fixture file.
@@ -453,22 +459,192 @@ func TestFilesTraversal(t *testing.T) {
 	}
 }
 
+// filesUnreadableEnv, set in the environment of the test binary, makes
+// TestFilesUnreadable the server process of the test: it serves the
+// directory the variable names.
+const filesUnreadableEnv = "GINSTREAM_FILES_UNREADABLE_DIR"
+
+// TestFilesUnreadable: a file that the server process may not read is
+// answered 403 with its one-line message, while a readable file beside it
+// is served. Root reads any file whatever its mode, so the server is a
+// child process, this test binary run again, as an unprivileged user: the
+// user "postgres" (as package pgtest runs PostgreSQL) when the tests run as
+// root, as in CI, and the current user otherwise. The client is this
+// process, over loopback.
 func TestFilesUnreadable(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("running as root, which reads any file whatever its mode; " +
-			"TestFileStatus covers the 403 for a permission error and TestFilesStatus the FIFO's 403")
+	if dir := os.Getenv(filesUnreadableEnv); dir != "" {
+		filesUnreadableServer(t, dir)
+		return
 	}
-	f := newFilesFixture(t)
-	name := filepath.Join(f.dir, "hello.txt")
-	if err := os.Chmod(name, 0); err != nil {
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		cred = filesUnprivileged(t)
+	}
+
+	// A directory the server's user may enter and list, holding a
+	// readable file and one that nobody but root may read; the test
+	// binary is copied there, since the one go test built is in a
+	// directory only its owner may enter.
+	dir, err := os.MkdirTemp("", "ginstream-unreadable-")
+	if err != nil {
 		t.Fatal(err)
 	}
-	ts := f.server(t)
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", ts.URL+"/reports/hello.txt", nil)
-	resp, body := filesDo(t, ts.Client(), req)
-	if want := "403 Forbidden: \"hello.txt\": the file is not readable\n"; resp.StatusCode != 403 || body != want {
-		t.Errorf("GET unreadable = %d %q, want 403 %q", resp.StatusCode, body, want)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	public := filepath.Join(dir, "public")
+	if err := os.Mkdir(public, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	for name, mode := range map[string]os.FileMode{"hello.txt": 0o644, "unreadable.txt": 0} {
+		if err := os.WriteFile(filepath.Join(public, name), []byte(filesContent["hello.txt"]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(public, name), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe := filepath.Join(dir, "handlers.test")
+	if err := filesCopyExecutable(exe); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	addrR, addrW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer addrR.Close()
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^TestFilesUnreadable$")
+	cmd.Env = append(os.Environ(), filesUnreadableEnv+"="+public)
+	cmd.ExtraFiles = []*os.File{addrW} // fd 3: the server's address
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	stop, err := cmd.StdinPipe() // closed: the server stops
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Start()
+	addrW.Close()
+	if err != nil {
+		t.Fatalf("start the server as uid %v: %v", cred, err)
+	}
+	exited := false
+	defer func() {
+		if !exited {
+			stop.Close()
+			_ = cmd.Wait()
+		}
+	}()
+	line, err := io.ReadAll(addrR) // until the server closes it, or dies
+	var uid int
+	var base string
+	if _, serr := fmt.Sscanf(string(line), "%d %s\n", &uid, &base); err != nil || serr != nil {
+		stop.Close()
+		werr := cmd.Wait()
+		exited = true
+		t.Fatalf("the server sent %q as its address (%v, %v), then exited: %v\n%s", line, err, serr, werr, out.Bytes())
+	}
+	if uid == 0 {
+		t.Fatalf("the server runs as root, which may read any file")
+	}
+	t.Logf("the server runs as uid %d", uid)
+
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   string
+	}{
+		// The control: the server reads what its user may read.
+		{"hello.txt", http.StatusOK, filesContent["hello.txt"]},
+		{"unreadable.txt", http.StatusForbidden, "403 Forbidden: \"unreadable.txt\": the file is not readable\n"},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/reports/"+tt.name, nil)
+		resp, body := filesDo(t, client, req)
+		if resp.StatusCode != tt.status || body != tt.body {
+			t.Errorf("GET %s from a server running as uid %d = %d %q, want %d %q", tt.name, uid, resp.StatusCode, body, tt.status, tt.body)
+		}
+	}
+	stop.Close()
+	err = cmd.Wait()
+	exited = true
+	if err != nil {
+		t.Errorf("the server: %v\n%s", err, out.Bytes())
+	}
+}
+
+// filesUnprivileged returns the credential of the user "postgres", whom
+// TestFilesUnreadable's server runs as when the tests run as root. If there
+// is no such user, it skips the test, or fails it in CI (see
+// testscale.CI), where the test must run.
+func filesUnprivileged(t *testing.T) *syscall.Credential {
+	t.Helper()
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		if !testscale.CI() {
+			t.Skipf("running as root, and no user %q to run the server as: %v", "postgres", err)
+		}
+		t.Fatalf("running as root, and no user %q to run the server as (CI is set, so the test must run): %v", "postgres", err)
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+}
+
+// filesCopyExecutable copies the running test binary to name, executable by
+// anyone.
+func filesCopyExecutable(name string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	src, err := os.Open(exe)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
+}
+
+// filesUnreadableServer is TestFilesUnreadable's server: it serves dir with
+// Files on loopback, writes its user id and URL to file descriptor 3, and
+// stops when its standard input closes.
+func filesUnreadableServer(t *testing.T, dir string) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.GET("/reports/:name", Files{Root: root}.Handler())
+	ts := httptest.NewServer(r)
+	defer ts.Close()
+	addr := os.NewFile(3, "address")
+	if _, err := fmt.Fprintf(addr, "%d %s\n", os.Geteuid(), ts.URL); err != nil {
+		t.Fatal(err)
+	}
+	addr.Close()
+	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
 func TestFileStatus(t *testing.T) {

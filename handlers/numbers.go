@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -20,7 +22,9 @@ import (
 // default; a malformed or out-of-range one is answered with 400 and a JSON
 // [ParamError] naming it and its range, as is a query string that net/url
 // cannot parse (more than 10,000 parameters, a bad escape, a semicolon),
-// which would otherwise lose the parameters silently.
+// which would otherwise lose the parameters silently. A stream that would
+// run longer than Config.MaxDuration ((count-1) × interval) is answered 400
+// too, naming both parameters, instead of being cut when its time is up.
 //
 // The zero value is ready to use.
 type Numbers struct {
@@ -43,6 +47,14 @@ func (n Numbers) Handler() gin.HandlerFunc {
 			badRequest(c, err)
 			return
 		}
-		w.Stream(c, generator.Count(int(count), time.Duration(interval)*time.Millisecond))
+		pace := time.Duration(interval) * time.Millisecond
+		if d := time.Duration(count-1) * pace; n.MaxDuration > 0 && d > n.MaxDuration {
+			badRequest(c, &ParamError{
+				Param: "count", Value: strconv.FormatInt(count, 10), Min: 1, Max: int64(n.MaxDuration/max(pace, 1)) + 1,
+				Msg: fmt.Sprintf("count %d at an interval of %d ms would take %v, longer than a stream may run (%v)", count, interval, d, n.MaxDuration),
+			})
+			return
+		}
+		w.Stream(c, generator.Count(int(count), pace))
 	}
 }

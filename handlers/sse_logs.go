@@ -21,7 +21,7 @@ const DefaultRecentLines = 1000
 // event per line, that resume after a reconnect with nothing missed and
 // nothing twice. It has two halves:
 //
-//   - Run follows the file with [Follow] (through rotation and
+//   - Run follows the file with [generator.Follow] (through rotation and
 //     truncation) and publishes each new line to a topic of a hub, which
 //     gives the line its event id and keeps it for replay;
 //   - Handler streams that topic to a client: from its Last-Event-ID on if it
@@ -53,7 +53,7 @@ type LogEvents struct {
 	// Topic is the hub's topic for the lines. Empty means "logs".
 	Topic string
 
-	// MaxLine and PollInterval are those of FollowOptions.
+	// MaxLine and PollInterval are those of generator.FollowOptions.
 	MaxLine      int
 	PollInterval time.Duration
 
@@ -82,15 +82,15 @@ func (l *LogEvents) topic() string {
 	return l.Topic
 }
 
-// Run follows the file from its end, as [Follow] does without first lines,
-// and publishes every line appended to it until ctx ends or publishing
-// fails. It returns why: context.Cause(ctx), or sse.ErrHubClosed if the hub
+// Run follows the file from its end, as [generator.Follow] does without
+// first lines, and publishes every line appended to it until ctx ends or
+// publishing fails. It returns why: context.Cause(ctx), or sse.ErrHubClosed if the hub
 // is closed (which Run learns when it publishes the next line). A file
 // missing when Run starts is an error matching
-// fs.ErrNotExist; other errors are those of Follow.
+// fs.ErrNotExist; other errors are those of generator.Follow.
 func (l *LogEvents) Run(ctx context.Context) error {
 	topic := l.topic()
-	follow := Follow(l.Path, FollowOptions{MaxLine: l.MaxLine, PollInterval: l.PollInterval})
+	follow := generator.Follow(l.Path, generator.FollowOptions{MaxLine: l.MaxLine, PollInterval: l.PollInterval})
 	return follow(ctx, func(line string) error {
 		// Publishing and remembering are one step for newest, so that a
 		// new client starts with every line published before it came.

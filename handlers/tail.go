@@ -5,12 +5,22 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginstream/ginstream/generator"
 	"github.com/ginstream/ginstream/sink"
 )
 
-// Tail follows a log file with [Follow] and streams its lines as text, one
-// per line: tail -F over HTTP. The zero values of its fields are the
-// defaults; Path must be set.
+// Defaults for [Tail] and [LogEvents].
+const (
+	// DefaultTailLines is how many lines [Tail] starts with when the
+	// request has no ?lines= parameter.
+	DefaultTailLines = 10
+	// MaxTailLines is the most lines ?lines= may ask [Tail] for.
+	MaxTailLines = 10_000
+)
+
+// Tail follows a log file with [generator.Follow] and streams its lines as
+// text, one per line: tail -F over HTTP. The zero values of its fields are
+// the defaults; Path must be set.
 //
 //	r.GET("/stream/logs", handlers.Tail{Path: "/var/log/app.log", Config: streams}.Handler())
 type Tail struct {
@@ -19,7 +29,7 @@ type Tail struct {
 	// empty.
 	Path string
 
-	// MaxLine and PollInterval are those of FollowOptions.
+	// MaxLine and PollInterval are those of generator.FollowOptions.
 	MaxLine      int
 	PollInterval time.Duration
 
@@ -27,8 +37,6 @@ type Tail struct {
 	// Its HeaderTimeout lets a client that asks for ?lines=0 of a quiet
 	// file learn at once that the stream is open.
 	sink.Config
-
-	fsys fileSystem // as in FollowOptions
 }
 
 // Handler returns the gin handler that streams the file's last ?lines=
@@ -51,11 +59,10 @@ func (t Tail) Handler() gin.HandlerFunc {
 			badRequest(c, err)
 			return
 		}
-		w.Stream(c, Follow(t.Path, FollowOptions{
+		w.Stream(c, generator.Follow(t.Path, generator.FollowOptions{
 			Lines:        int(lines),
 			MaxLine:      t.MaxLine,
 			PollInterval: t.PollInterval,
-			fsys:         t.fsys,
 		}))
 	}
 }

@@ -26,6 +26,8 @@ var (
 	// a subscriber that fell too far behind) to end its stream with the
 	// outcome [Stalled].
 	ErrStalled = errors.New("sink: client stalled")
+	// ErrMaxDuration reports a stream that ran for Config.MaxDuration.
+	ErrMaxDuration = errors.New("sink: stream reached its longest duration")
 )
 
 // Config holds the settings that every stream of an application shares,
@@ -43,8 +45,9 @@ var (
 // that use it.
 type Config struct {
 	// Limit, if not nil, is consulted before a stream starts: when it is
-	// full the request is answered 503 with Retry-After. One Limit shared
-	// by every stream caps them all together.
+	// full the request is answered 503 with Retry-After, and when the
+	// client holds its share of it (Limit.PerClient) 429. One Limit
+	// shared by every stream caps them all together.
 	Limit *Limit
 
 	// StallTimeout ends a stream whose client has not accepted a batch
@@ -61,6 +64,16 @@ type Config struct {
 	// that is reported to the client as a failed transfer, no longer as an
 	// error status. Zero means the headers wait for the first item.
 	HeaderTimeout time.Duration
+
+	// MaxDuration, if positive, is the longest a stream may run: then its
+	// producers are cancelled (yield returns an error matching
+	// ErrMaxDuration) and the stream ends with the outcome [Expired], so
+	// that no client holds a stream, and its slot of the Limit, forever.
+	// A client is told as for any failure: a failed transfer, or what the
+	// encoder's [Epilogue] says (an event stream asks its client to
+	// reconnect, and it resumes); before the first byte, 503. Zero means
+	// no limit.
+	MaxDuration time.Duration
 
 	// Compress, if true, compresses the body with gzip or zstd when the
 	// request's Accept-Encoding allows it (gzip if both are equally

@@ -55,6 +55,8 @@ func (s *session[T]) stop(err error) {
 			}
 		case errors.Is(err, ErrStalled):
 			s.outcome = Stalled
+		case errors.Is(err, ErrMaxDuration):
+			s.outcome = Expired
 		default:
 			s.outcome = Failed
 		}

@@ -19,6 +19,8 @@ func (s *session[T]) runInline(producer generator.Func[T]) Report {
 	}
 	ctx, cancel := context.WithCancelCause(s.c.Request.Context())
 	defer cancel(nil)
+	ctx, stopClock := s.w.lifetime(ctx)
+	defer stopClock()
 	s.cancel = cancel
 	stopHeaders := s.headerTimer(&mu)
 	err := producer.Call(ctx, yield)

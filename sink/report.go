@@ -10,9 +10,6 @@ import (
 	"github.com/ginstream/ginstream/generator"
 )
 
-// ErrRejected reports a stream that a [Limit] turned away.
-var ErrRejected = errors.New("sink: too many streams")
-
 // Outcome says how a stream ended.
 type Outcome int
 
@@ -28,11 +25,14 @@ const (
 	// Failed: a producer or the encoder failed. The client got an error
 	// status, or a failed transfer if bytes had been sent.
 	Failed
-	// Rejected: the Limit was full; the client got 503.
+	// Rejected: the Limit was full (the client got 503) or the client
+	// held its share of it (429).
 	Rejected
+	// Expired: the stream ran for Config.MaxDuration and was ended.
+	Expired
 )
 
-var outcomeNames = [...]string{"completed", "client_gone", "stalled", "failed", "rejected"}
+var outcomeNames = [...]string{"completed", "client_gone", "stalled", "failed", "rejected", "expired"}
 
 // String returns the outcome's name in snake case, as used in logs and
 // metrics labels.
@@ -77,6 +77,8 @@ func (cfg *Config) log(c *gin.Context, r Report) {
 	switch r.Outcome {
 	case ClientGone:
 		level = slog.LevelDebug
+	case Expired:
+		level = slog.LevelInfo
 	case Stalled, Rejected:
 		level = slog.LevelWarn
 	}

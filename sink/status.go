@@ -52,7 +52,8 @@ func (e *StatusError) Unwrap() error { return e.Err }
 // its first byte: the code of the first [*StatusError] in err's chain with
 // a code from 400 to 599; 404 for
 // [ErrNotFound], fs.ErrNotExist and sql.ErrNoRows; 400 for [ErrBadRequest];
-// 504 for context.DeadlineExceeded; 500 otherwise.
+// 503 for [ErrMaxDuration]; 504 for context.DeadlineExceeded; 500
+// otherwise.
 func StatusOf(err error) int {
 	for e := err; ; {
 		var se *StatusError
@@ -69,6 +70,8 @@ func StatusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrMaxDuration):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	}

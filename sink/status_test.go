@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 func TestStatusOf(t *testing.T) {
@@ -142,6 +145,24 @@ func TestOutcomeString(t *testing.T) {
 	}
 }
 
+// requestFrom returns a gin context of a request from the address ip.
+func requestFrom(ip string) *gin.Context {
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest(http.MethodGet, "/stream", nil)
+	c.Request.RemoteAddr = ip + ":40000"
+	return c
+}
+
+// tryAcquire admits a stream of a client at 192.0.2.1 and returns its
+// release, or nil.
+func tryAcquire(l *Limit) func() {
+	a, err := l.admit(requestFrom("192.0.2.1"))
+	if err != nil {
+		return nil
+	}
+	return a.release
+}
+
 func TestLimitAdmitsUpToN(t *testing.T) {
 	tests := []struct {
 		name string
@@ -154,22 +175,23 @@ func TestLimitAdmitsUpToN(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := NewLimit(tt.n, time.Second)
+			var release func()
 			for i := range tt.n {
-				if !l.tryAcquire() {
+				if release = tryAcquire(l); release == nil {
 					t.Fatalf("stream %d of %d turned away", i+1, tt.n)
 				}
 			}
-			if l.tryAcquire() {
+			if tryAcquire(l) != nil {
 				t.Fatalf("stream %d admitted by NewLimit(%d)", tt.n+1, tt.n)
 			}
 			if tt.n == 0 {
 				return
 			}
-			l.release()
-			if !l.tryAcquire() {
+			release()
+			if tryAcquire(l) == nil {
 				t.Fatal("no stream admitted after one ended")
 			}
-			if l.tryAcquire() {
+			if tryAcquire(l) != nil {
 				t.Fatal("one release admitted two streams")
 			}
 		})
@@ -178,28 +200,89 @@ func TestLimitAdmitsUpToN(t *testing.T) {
 
 func TestLimitIsSafeForConcurrentUse(t *testing.T) {
 	const n, callers = 3, 32
-	l := NewLimit(n, time.Second)
-	var admitted atomic.Int64
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Go(func() {
-			if l.tryAcquire() {
-				admitted.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if got := admitted.Load(); got != n {
-		t.Fatalf("%d concurrent callers: %d admitted, want %d", callers, got, n)
-	}
-	for range n {
-		wg.Go(l.release)
-	}
-	wg.Wait()
-	for i := range n {
-		if !l.tryAcquire() {
-			t.Fatalf("after every stream ended, stream %d of %d turned away", i+1, n)
+	for _, perClient := range []int{0, 2} {
+		l := NewLimit(n, time.Second)
+		if perClient > 0 {
+			l.PerClient(perClient, nil)
 		}
+		var admitted atomic.Int64
+		var mu sync.Mutex
+		var releases []func()
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				a, err := l.admit(requestFrom(fmt.Sprintf("192.0.2.%d", i%2)))
+				if err == nil {
+					admitted.Add(1)
+					mu.Lock()
+					releases = append(releases, a.release)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if got := admitted.Load(); got != n {
+			t.Fatalf("per client %d, %d concurrent callers: %d admitted, want %d", perClient, callers, got, n)
+		}
+		for _, release := range releases {
+			wg.Go(release)
+		}
+		wg.Wait()
+		if len(l.clients) != 0 {
+			t.Fatalf("per client %d: clients %v left after every stream ended", perClient, l.clients)
+		}
+		for i := range n {
+			if tryAcquire(l) == nil && (perClient == 0 || i < perClient) {
+				t.Fatalf("per client %d: after every stream ended, stream %d of %d turned away", perClient, i+1, n)
+			}
+		}
+	}
+}
+
+// TestLimitPerClient: one client gets at most its share, then
+// ErrClientLimit, while others are still admitted; a stream turned away
+// for its client takes no slot of the Limit; ending a stream gives the
+// client its share back; a custom key groups requests as it says.
+func TestLimitPerClient(t *testing.T) {
+	l := NewLimit(10, time.Second).PerClient(3, nil)
+	var greedy []admission
+	for i := range 3 {
+		a, err := l.admit(requestFrom("198.51.100.7"))
+		if err != nil {
+			t.Fatalf("stream %d of the client's 3: %v", i+1, err)
+		}
+		greedy = append(greedy, a)
+	}
+	for range 5 {
+		if _, err := l.admit(requestFrom("198.51.100.7")); !errors.Is(err, ErrClientLimit) {
+			t.Fatalf("a 4th stream of one client: %v, want ErrClientLimit", err)
+		}
+	}
+	for i := range 7 { // 10 - 3: the rejections took no slot
+		if _, err := l.admit(requestFrom(fmt.Sprintf("203.0.113.%d", i))); err != nil {
+			t.Fatalf("another client's stream %d: %v", i+1, err)
+		}
+	}
+	if _, err := l.admit(requestFrom("203.0.113.99")); !errors.Is(err, ErrRejected) {
+		t.Fatalf("an 11th stream: %v, want ErrRejected", err)
+	}
+	greedy[0].release()
+	if _, err := l.admit(requestFrom("198.51.100.7")); err != nil {
+		t.Fatalf("after one of its streams ended, the client: %v", err)
+	}
+
+	byUser := NewLimit(10, time.Second).PerClient(1, func(c *gin.Context) string { return c.GetHeader("X-User") })
+	c1, c2 := requestFrom("192.0.2.1"), requestFrom("192.0.2.1")
+	c1.Request.Header.Set("X-User", "ann")
+	c2.Request.Header.Set("X-User", "bob")
+	if _, err := byUser.admit(c1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := byUser.admit(c2); err != nil {
+		t.Fatalf("another user from the same address: %v", err)
+	}
+	if _, err := byUser.admit(c1); !errors.Is(err, ErrClientLimit) {
+		t.Fatalf("the same user again: %v, want ErrClientLimit", err)
 	}
 }
 

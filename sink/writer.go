@@ -73,6 +73,8 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 		req := c.Request.Context()
 		ctx, cancel := context.WithCancelCause(context.WithoutCancel(req))
 		defer cancel(nil)
+		ctx, stopClock := w.lifetime(ctx)
+		defer stopClock()
 		watchDone := make(chan struct{})
 		stopWatch := context.AfterFunc(req, func() {
 			defer close(watchDone)
@@ -147,10 +149,11 @@ func (w *Writer[T]) serve(c *gin.Context, run func(*session[T]) Report) Report {
 		return w.Fail(c, ErrNoEncoder)
 	}
 	if w.Limit != nil {
-		if !w.Limit.tryAcquire() {
-			return w.finish(c, w.Limit.reject(c), start)
+		admitted, err := w.Limit.admit(c)
+		if err != nil {
+			return w.finish(c, w.Limit.reject(c, err), start)
 		}
-		defer w.Limit.release()
+		defer admitted.release()
 	}
 	s := &session[T]{
 		w:     w,
@@ -165,6 +168,15 @@ func (w *Writer[T]) serve(c *gin.Context, run func(*session[T]) Report) Report {
 		panic(http.ErrAbortHandler)
 	}
 	return r
+}
+
+// lifetime returns ctx ended, with cause ErrMaxDuration, after
+// Config.MaxDuration, if it is set.
+func (cfg *Config) lifetime(ctx context.Context) (context.Context, context.CancelFunc) {
+	if cfg.MaxDuration <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, cfg.MaxDuration, ErrMaxDuration)
 }
 
 // capacity returns the Capacity in force; zero means generator's default.

@@ -76,7 +76,9 @@ func (f Frame) Event() Event {
 // with an [EventError] event that tells the client, so that the response
 // ends cleanly and EventSource reconnects after the event's retry time; a
 // subscriber ended as too slow ([ErrSlowSubscriber]) gets no event and
-// simply reconnects.
+// simply reconnects; a stream that reached its longest duration
+// (sink.Config.MaxDuration) gets a retry field of Retry plus up to half of
+// it at random, and reconnects then.
 type FrameEncoder struct {
 	// Retry is the reconnection time of the error event, plus up to half
 	// of it at random. Zero means DefaultRetry.
@@ -97,12 +99,17 @@ func (FrameEncoder) Append(dst []byte, f Frame) ([]byte, error) {
 // AppendEpilogue appends the [EventError] event that ends a failed stream,
 // whose data is end.Message, and reports that the client is told.
 func (e FrameEncoder) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
-	if errors.Is(end.Err, ErrSlowSubscriber) {
-		return dst, true // the client reconnects and resumes
-	}
 	retry := e.Retry
 	if retry <= 0 {
 		retry = DefaultRetry
+	}
+	switch {
+	case errors.Is(end.Err, ErrSlowSubscriber):
+		return dst, true // the client reconnects and resumes
+	case errors.Is(end.Err, sink.ErrMaxDuration):
+		// Not a failure: the client is asked to come back, at a time of
+		// its own so that clients do not all return at once, and resumes.
+		return append(dst, retryFrame(jittered(retry)).f.wire...), true
 	}
 	out, err := EventEncoder{}.Append(dst, Event{Name: EventError, Retry: jittered(retry), Data: end.Message})
 	if err != nil {

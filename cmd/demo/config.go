@@ -23,6 +23,8 @@ type config struct {
 	stallTimeout      time.Duration // a stream whose client accepts nothing for this long ends
 	readHeaderTimeout time.Duration // how long a client may take to send a request's headers
 	maxStreams        int64         // streams running at once; more are answered 503 (0: no limit)
+	maxPerClient      int           // streams one client (address) may hold; more are answered 429 (0: no cap)
+	maxDuration       time.Duration // the longest a stream may run (0: no limit)
 	nats              string        // NATS server URLs, "embedded", or empty for events in memory
 	publish           bool          // publish the demo's ticks, orders and log lines to the hub
 }
@@ -46,6 +48,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		shutdownTimeout:   10 * time.Second,
 		stallTimeout:      30 * time.Second,
 		maxStreams:        10_000,
+		maxPerClient:      -1, // 5% of maxStreams
+		maxDuration:       time.Hour,
 		readHeaderTimeout: 10 * time.Second,
 		publish:           true,
 	}
@@ -79,6 +83,8 @@ Flags:
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "how long open requests may take to end at shutdown")
 	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", cfg.stallTimeout, "end a stream whose client has accepted nothing for this long")
 	fs.Int64Var(&cfg.maxStreams, "max-streams", cfg.maxStreams, "`number` of streams that may run at once; more are answered 503 with Retry-After (0: no limit)")
+	fs.IntVar(&cfg.maxPerClient, "max-streams-per-client", cfg.maxPerClient, "`number` of streams one client address may hold at once; more are answered 429 with Retry-After (0: no cap; default: 5% of -max-streams, at least 4)")
+	fs.DurationVar(&cfg.maxDuration, "max-stream-duration", cfg.maxDuration, "the longest a stream may run: an event stream then asks its client to reconnect, others end as a failed transfer; /stream/numbers refuses to start a longer one (0: no limit)")
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "how long a client may take to send a request's headers")
 	fs.StringVar(&cfg.nats, "nats", cfg.nats, "share the event streams among instances through NATS JetStream: the servers' `URL` (nats://host:port), or embedded to start one in the demo (default: events in memory)")
 	fs.BoolVar(&cfg.publish, "publish", cfg.publish, "publish the demo's ticks, orders and log lines; with -nats, set it to false on all instances but one to keep one source")
@@ -110,8 +116,18 @@ Flags:
 		return cfg, usageError(fs, "-read-header-timeout must be positive")
 	case cfg.maxStreams < 0:
 		return cfg, usageError(fs, "-max-streams must not be negative")
+	case cfg.maxDuration < 0:
+		return cfg, usageError(fs, "-max-stream-duration must not be negative")
+	case cfg.maxPerClient < -1:
+		return cfg, usageError(fs, "-max-streams-per-client must not be negative")
 	case cfg.nats != "" && cfg.nats != natsEmbedded && !isNATSURL(cfg.nats):
 		return cfg, usageError(fs, "-nats must be embedded or nats:// URLs")
+	}
+	if cfg.maxPerClient == -1 { // not set: a small share of the limit
+		cfg.maxPerClient = 0
+		if cfg.maxStreams > 0 {
+			cfg.maxPerClient = int(max(cfg.maxStreams/20, 4))
+		}
 	}
 	return cfg, nil
 }

@@ -710,7 +710,7 @@ func TestDemoConfig(t *testing.T) {
 	def := config{
 		addr: ":8080", dataDir: "data", users: 100_000, logInterval: 500 * time.Millisecond,
 		logMaxBytes: 256 << 10, eventInterval: time.Second, shutdownTimeout: 10 * time.Second,
-		stallTimeout: 30 * time.Second, maxStreams: 10_000, readHeaderTimeout: 10 * time.Second,
+		stallTimeout: 30 * time.Second, maxStreams: 10_000, maxPerClient: 500, maxDuration: time.Hour, readHeaderTimeout: 10 * time.Second,
 		publish: true,
 	}
 	with := func(f func(c *config)) config { c := def; f(&c); return c }
@@ -744,7 +744,18 @@ func TestDemoConfig(t *testing.T) {
 		{name: "event interval", args: []string{"-event-interval", "250ms"}, want: with(func(c *config) { c.eventInterval = 250 * time.Millisecond })},
 		{name: "negative event interval", args: []string{"-event-interval", "-1s"}, err: errUsage},
 		{name: "stream limits", args: []string{"-stall-timeout", "2s", "-max-streams", "0"},
-			want: with(func(c *config) { c.stallTimeout, c.maxStreams = 2*time.Second, 0 })},
+			want: with(func(c *config) { c.stallTimeout, c.maxStreams, c.maxPerClient = 2*time.Second, 0, 0 })},
+		{name: "per client: 5% of the limit", args: []string{"-max-streams", "300"},
+			want: with(func(c *config) { c.maxStreams, c.maxPerClient = 300, 15 })},
+		{name: "per client: at least 4", args: []string{"-max-streams", "10"},
+			want: with(func(c *config) { c.maxStreams, c.maxPerClient = 10, 4 })},
+		{name: "per client set", args: []string{"-max-streams", "300", "-max-streams-per-client", "50"},
+			want: with(func(c *config) { c.maxStreams, c.maxPerClient = 300, 50 })},
+		{name: "no cap per client", args: []string{"-max-streams-per-client", "0"},
+			want: with(func(c *config) { c.maxPerClient = 0 })},
+		{name: "negative per client", args: []string{"-max-streams-per-client", "-2"}, err: errUsage},
+		{name: "stream duration", args: []string{"-max-stream-duration", "10m"}, want: with(func(c *config) { c.maxDuration = 10 * time.Minute })},
+		{name: "negative stream duration", args: []string{"-max-stream-duration", "-1s"}, err: errUsage},
 		{name: "read header timeout", args: []string{"-read-header-timeout", "1s"}, want: with(func(c *config) { c.readHeaderTimeout = time.Second })},
 		{name: "zero read header timeout", args: []string{"-read-header-timeout", "0s"}, err: errUsage},
 		{name: "zero stall timeout", args: []string{"-stall-timeout", "0s"}, err: errUsage},
@@ -786,7 +797,7 @@ func TestDemoHelp(t *testing.T) {
 	for _, f := range flags {
 		names = append(names, f[1])
 	}
-	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-streams", "nats", "publish", "read-header-timeout", "shutdown-timeout", "stall-timeout", "users"}
+	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-stream-duration", "max-streams", "max-streams-per-client", "nats", "publish", "read-header-timeout", "shutdown-timeout", "stall-timeout", "users"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("-h lists %v, want %v:\n%s", names, want, out.String())
 	}

@@ -141,9 +141,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		hub:      hub,
 	}
 	// The settings every stream shares, set once for every route.
-	a.streams = sink.Config{StallTimeout: cfg.stallTimeout, OnReport: a.metrics.Observe, Logger: logger}
+	a.streams = sink.Config{StallTimeout: cfg.stallTimeout, MaxDuration: cfg.maxDuration, OnReport: a.metrics.Observe, Logger: logger}
 	if cfg.maxStreams > 0 {
-		a.streams.Limit = sink.NewLimit(cfg.maxStreams, streamRetryAfter)
+		// One client (by its address: the demo trusts no proxy header)
+		// may hold a small share of the streams, so that it cannot take
+		// them all from the others.
+		a.streams.Limit = sink.NewLimit(cfg.maxStreams, streamRetryAfter).PerClient(cfg.maxPerClient, nil)
 	}
 	a.logEvents = &handlers.LogEvents{Path: appender.path, Hub: hub, Retry: eventRetry, Config: a.streams}
 	defer a.proxy.CloseIdleConnections()
