@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -431,4 +432,47 @@ func TestMaxDuration(t *testing.T) {
 			t.Errorf("events: report %v %v; want expired", r.Outcome, r.Err)
 		}
 	})
+}
+
+// TestHTTP10Refused: a stream asked for over HTTP/1.0, where its end could
+// only be the connection closing, is refused with 505 and a message, as a
+// raw client sees it; the same request over HTTP/1.1 streams.
+func TestHTTP10Refused(t *testing.T) {
+	rep := newReports()
+	w := newWriter(sink.Lines[int]{}, rep)
+	engine := newEngine(false)
+	engine.GET("/numbers", func(c *gin.Context) {
+		c.Header("Content-Disposition", `attachment; filename="n.txt"`)
+		w.Stream(c, generator.Count(3, 0))
+	})
+	_, url := serve(t, protocols[0], engine)
+	for _, tt := range []struct {
+		proto, wantStatus, wantBody string
+	}{
+		{"HTTP/1.0", "HTTP/1.0 505 HTTP Version Not Supported", "505 HTTP Version Not Supported: this stream needs HTTP/1.1 or later"},
+		{"HTTP/1.1", "HTTP/1.1 200 OK", "\r\n1\n2\n3\n\r\n0\r\n\r\n"},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(patience))
+		fmt.Fprintf(conn, "GET /numbers %s\r\nHost: x\r\nConnection: close\r\n\r\n", tt.proto)
+		raw, _ := io.ReadAll(conn)
+		conn.Close()
+		resp := string(raw)
+		if !strings.HasPrefix(resp, tt.wantStatus+"\r\n") || !strings.Contains(resp, tt.wantBody) {
+			t.Errorf("%s: %q; want %q and %q", tt.proto, resp, tt.wantStatus, tt.wantBody)
+		}
+		if tt.proto == "HTTP/1.0" {
+			if strings.Contains(resp, "Content-Disposition") {
+				t.Errorf("HTTP/1.0: Content-Disposition kept on the 505")
+			}
+			if r := rep.next(t); r.Outcome != sink.Rejected || !errors.Is(r.Err, sink.ErrHTTP10) {
+				t.Errorf("HTTP/1.0: report %+v", r)
+			}
+		} else {
+			rep.next(t)
+		}
+	}
 }

@@ -16,6 +16,13 @@ import (
 // the program: the request is answered 500.
 var ErrNoEncoder = errors.New("sink: Writer has no Encoder")
 
+// ErrHTTP10 reports a stream asked for over HTTP/1.0, which is refused with
+// 505 HTTP Version Not Supported: a body of unknown length can only end
+// there by the connection closing, so a stream cut short would look
+// complete. (A reverse proxy in front must speak HTTP/1.1 to the server:
+// nginx's proxy_http_version 1.1.)
+var ErrHTTP10 = errors.New("sink: a stream needs HTTP/1.1 or later: over HTTP/1.0 a cut stream looks complete")
+
 // Writer streams the items of producers to a gin response. Its fields
 // configure it; the zero value of each is a documented default, and a
 // Writer is safe for concurrent use by many requests once set up.
@@ -56,7 +63,8 @@ func Stream[T any](c *gin.Context, enc Encoder[T], producers ...generator.Func[T
 // items to the response until they end, the client leaves, or the client
 // stalls. It returns when every producer has returned.
 //
-// Headers are written with the first batch of items: Content-Type (from the
+// A request over HTTP/1.0 is refused with 505 ([ErrHTTP10]). Headers are
+// written with the first batch of items: Content-Type (from the
 // encoder, unless set), Cache-Control: no-cache (unless set),
 // X-Accel-Buffering: no and X-Content-Type-Options: nosniff. If the stream
 // fails before that, the client gets an error status chosen by [StatusOf]
@@ -145,8 +153,15 @@ func (w *Writer[T]) Fail(c *gin.Context, err error) Report {
 // of abort, panics with http.ErrAbortHandler once it is reported.
 func (w *Writer[T]) serve(c *gin.Context, run func(*session[T]) Report) Report {
 	start := time.Now()
-	if w.Encoder == nil {
+	switch {
+	case w.Encoder == nil:
 		return w.Fail(c, ErrNoEncoder)
+	case c.Request.ProtoMajor == 1 && c.Request.ProtoMinor == 0:
+		dropBodyHeaders(c.Writer.Header())
+		c.Header("Cache-Control", "no-store")
+		c.Data(http.StatusHTTPVersionNotSupported, "text/plain; charset=utf-8",
+			[]byte("505 HTTP Version Not Supported: this stream needs HTTP/1.1 or later, where a cut stream cannot pass for a complete one\n"))
+		return w.finish(c, Report{Outcome: Rejected, Status: http.StatusHTTPVersionNotSupported, Err: ErrHTTP10}, start)
 	}
 	if w.Limit != nil {
 		admitted, err := w.Limit.admit(c)
