@@ -39,8 +39,15 @@ func (a *app) routes() *gin.Engine {
 	r.Use(gin.RecoveryWithWriter(a.out), a.accessLog)
 	track := a.metrics.Track
 
+	// A wrong method gets 405 with Allow, OPTIONS the Allow list (RFC
+	// 9110, sections 15.5.6 and 9.3.7); HEAD is answered where it is cheap
+	// (the page, its files, the reports), and is a 405 on the streams.
+	r.HandleMethodNotAllowed = true
+	r.NoMethod(answerOptions)
 	r.GET("/", servePage)
+	r.HEAD("/", servePage)
 	r.GET("/static/:name", serveStatic)
+	r.HEAD("/static/:name", serveStatic)
 	r.GET("/metrics", gin.WrapH(metricsHandler(a.metrics)))
 
 	// Downloads and the log are compressed when the client accepts it.
@@ -82,6 +89,19 @@ func (a *app) routes() *gin.Engine {
 
 	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
 	return r
+}
+
+// answerOptions answers OPTIONS for a path that other methods serve: 204
+// with the Allow header gin has set, plus OPTIONS. Other methods are left
+// to gin's 405.
+func answerOptions(c *gin.Context) {
+	if c.Request.Method != http.MethodOptions {
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Allow", h.Get("Allow")+", OPTIONS")
+	c.Status(http.StatusNoContent)
+	c.Writer.WriteHeaderNow()
 }
 
 // newProxyClient returns the client of /proxy/numbers: a transport of its
