@@ -207,21 +207,25 @@ func TestNoEncoder(t *testing.T) {
 	}
 }
 
-// endLines is a Lines encoder with an epilogue: a failed stream ends with
-// a line "! MESSAGE", and the client is told if told is set.
+// endLines is a Lines encoder with an epilogue: a complete stream ends
+// with a line "= done", a failed one with "! MESSAGE", and the client is
+// told of a failure if told is set.
 type endLines struct {
 	sink.Lines[string]
 	told bool
 }
 
 func (e endLines) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
+	if end.Err == nil {
+		return append(dst, "= done\n"...), true
+	}
 	return append(append(dst, "! "...), end.Message+"\n"...), e.told
 }
 
 // TestEpilogue: an encoder's epilogue ends a stream that failed after its
 // first byte; a told client gets a clean end after it, any other a failed
 // transfer (after it too); either way the report says it failed. A stream
-// that completes, or a client that leaves, gets no epilogue.
+// that completes gets the epilogue of a complete stream.
 func TestEpilogue(t *testing.T) {
 	forEachSetup(t, func(t *testing.T, p protocol, recovery bool) {
 		boom := errors.New("disk 3 failed")
@@ -262,7 +266,7 @@ func TestEpilogue(t *testing.T) {
 				}
 
 				resp = get(t, t.Context(), client, p, url+"/completes")
-				if body, err := io.ReadAll(resp.Body); err != nil || string(body) != "a\nb\n" {
+				if body, err := io.ReadAll(resp.Body); err != nil || string(body) != "a\nb\n= done\n" {
 					t.Errorf("a complete stream: %q %v", body, err)
 				}
 				rep.next(t)
@@ -475,4 +479,45 @@ func TestHTTP10Refused(t *testing.T) {
 			rep.next(t)
 		}
 	}
+}
+
+// TestNDJSONEndRecord: with EndRecord, a complete NDJSON stream ends with
+// {"end":"completed"} and a failed one with {"end":"failed",…} and then a
+// failed transfer; without it, neither.
+func TestNDJSONEndRecord(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		rep := newReports()
+		type row struct{ N int }
+		engine := newEngine(false)
+		for _, end := range []bool{true, false} {
+			w := newWriter[row](sink.NDJSON[row]{EndRecord: end}, rep)
+			prefix := "/" + strconv.FormatBool(end)
+			engine.GET(prefix+"/complete", func(c *gin.Context) { w.Stream(c, generator.Slice([]row{{1}, {2}})) })
+			engine.GET(prefix+"/fails", func(c *gin.Context) {
+				w.Stream(c, func(ctx context.Context, yield func(row) error) error {
+					if err := yield(row{1}); err != nil {
+						return err
+					}
+					return errors.New("replica 3 lost")
+				})
+			})
+		}
+		client, url := serve(t, p, engine)
+		for _, tt := range []struct {
+			path, want string
+			cut        bool
+		}{
+			{"/true/complete", `{"N":1}` + "\n" + `{"N":2}` + "\n" + `{"end":"completed"}` + "\n", false},
+			{"/true/fails", `{"N":1}` + "\n" + `{"end":"failed","error":"Internal Server Error"}` + "\n", true},
+			{"/false/complete", `{"N":1}` + "\n" + `{"N":2}` + "\n", false},
+			{"/false/fails", `{"N":1}` + "\n", true},
+		} {
+			resp := get(t, t.Context(), client, p, url+tt.path)
+			body, err := io.ReadAll(resp.Body)
+			if string(body) != tt.want || (err != nil) != tt.cut {
+				t.Errorf("%s: %q, %v; want %q, cut %v", tt.path, body, err, tt.want, tt.cut)
+			}
+			rep.next(t)
+		}
+	})
 }

@@ -151,7 +151,29 @@ type chunked interface{ chunks() }
 // NDJSON encodes each item as one line of JSON (newline-delimited JSON, as
 // application/x-ndjson). JSON escapes line breaks inside strings, so every
 // line holds exactly one item. HTML characters are not escaped.
-type NDJSON[T any] struct{}
+type NDJSON[T any] struct {
+	// EndRecord, if set, ends every stream with a record of its own, so
+	// that a client can tell a complete stream from a cut one whatever
+	// its HTTP stack makes of a failed transfer: {"end":"completed"}
+	// after the last item, or {"end":"failed","error":"…"} (the message a
+	// client may see, as in an error status's body) before the response
+	// is aborted. A stream without the completed record is incomplete.
+	EndRecord bool
+}
+
+// AppendEpilogue appends the end record, if EndRecord is set; see
+// sink.Epilogue. A failed stream is still aborted after it.
+func (e NDJSON[T]) AppendEpilogue(dst []byte, end End) ([]byte, bool) {
+	if !e.EndRecord {
+		return dst, false
+	}
+	if end.Err == nil {
+		return append(dst, `{"end":"completed"}`+"\n"...), true
+	}
+	msg, _ := json.Marshal(end.Message) // a string always marshals
+	dst = append(dst, `{"end":"failed","error":`...)
+	return append(append(dst, msg...), "}\n"...), false
+}
 
 // ContentType returns "application/x-ndjson".
 func (NDJSON[T]) ContentType() string { return "application/x-ndjson" }

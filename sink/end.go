@@ -12,25 +12,27 @@ import (
 
 // Epilogue is implemented by encoders whose format can tell the client how
 // a stream ended, in the stream itself: an error event of Server-Sent
-// Events, say. A Writer calls AppendEpilogue once, when a stream whose
-// headers were sent ends with a failure of its producers or its encoder
-// (not when the client left or stalled, since nothing reaches such a
-// client), and writes what it appended.
+// Events, or a last NDJSON record that says the stream is complete. A
+// Writer calls AppendEpilogue once, when a stream whose headers were sent
+// ends — complete, or with a failure of its producers or its encoder, but
+// not when the client left or stalled, since nothing reaches such a
+// client — and writes what it appended.
 type Epilogue interface {
-	// AppendEpilogue appends the end of a stream that failed after it
-	// had started, and reports whether the client is told of the failure
-	// by it, so that the response may end cleanly. If it returns false,
-	// the Writer aborts the response after writing what was appended,
-	// as it does for encoders without an epilogue. The failure is
+	// AppendEpilogue appends the end of a stream that ended as end says,
+	// and reports, for a failure, whether what it appended tells the
+	// client so, so that the response may end cleanly. If it returns
+	// false, the Writer aborts the response after writing what was
+	// appended, as it does for encoders without an epilogue. A failure is
 	// reported and logged either way.
 	AppendEpilogue(dst []byte, end End) ([]byte, bool)
 }
 
 // End describes how a stream ended, for an [Epilogue].
 type End struct {
-	// Err is why the stream failed.
+	// Err is why the stream failed; nil if it completed.
 	Err error
-	// Message is what the client may be told of Err, one line: Err's
+	// Message is what the client may be told of Err, one line ("" if Err
+	// is nil): Err's
 	// message for a client error (a status from 400 to 499 by
 	// [StatusOf]); for a server error only the status text and the
 	// request's id, since the detail of an internal failure (a host, a
@@ -76,7 +78,11 @@ func (s *session[T]) stop(err error) {
 	// or if the connection failed under a write.
 	reachable := s.outcome != ClientGone && !s.connFailed
 	clean := err == io.EOF
-	if !clean && reachable && s.c.Writer.Written() {
+	if clean && s.opened {
+		if !s.epilogue(nil) {
+			clean, err = false, s.err // the client did not take it
+		}
+	} else if reachable && s.c.Writer.Written() {
 		outcome := s.outcome
 		clean = s.epilogue(err)
 		s.outcome = outcome // the failure, even if the client left meanwhile
@@ -105,20 +111,24 @@ func (s *session[T]) stop(err error) {
 	}
 }
 
-// epilogue writes the encoder's end of a stream that failed with err after
-// it had started, if the encoder has one, and reports whether the response
-// may end cleanly after it.
+// epilogue writes the encoder's end of a stream that ended with err (nil:
+// it completed) after it had started, if the encoder has one, and reports
+// whether the response may end cleanly after it.
 func (s *session[T]) epilogue(err error) bool {
 	ep, ok := s.w.Encoder.(Epilogue)
 	if !ok {
-		return false
+		return err == nil
+	}
+	end := End{Err: err}
+	if err != nil {
+		end.Message = publicMessage(s.c, StatusOf(err), err)
 	}
 	var clean bool
-	s.buf, clean = ep.AppendEpilogue(s.buf[:0], End{Err: err, Message: publicMessage(s.c, StatusOf(err), err)})
+	s.buf, clean = ep.AppendEpilogue(s.buf[:0], end)
 	if len(s.buf) > 0 && !s.write(s.c.Writer) {
 		return false
 	}
-	return clean
+	return clean || err == nil
 }
 
 // finishCompression writes the compressed stream's trailer, under the

@@ -104,6 +104,8 @@ func (e FrameEncoder) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
 		retry = DefaultRetry
 	}
 	switch {
+	case end.Err == nil:
+		return dst, true
 	case errors.Is(end.Err, ErrSlowSubscriber):
 		return dst, true // the client reconnects and resumes
 	case errors.Is(end.Err, sink.ErrMaxDuration):
