@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -85,10 +86,17 @@ func hostileRaw(t *testing.T, addr, request string) rawResponse {
 	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(body), raw: raw.String()}
 }
 
+// errUnsendable reports a request target that Go's client cannot send as
+// it is written.
+var errUnsendable = errors.New("Go's client cannot send this target as it is written")
+
 // hostileGet sends a GET for target, exactly as written, with client to the
-// server at base, and returns the status and body; ok is false if Go's
-// client cannot send that target.
-func hostileGet(t *testing.T, client *http.Client, base, target string, header ...string) (code int, body string, ok bool) {
+// server at base, and returns the status and the whole body. A non-nil err
+// means that no whole answer came: the target cannot be sent
+// (errUnsendable), the request failed (a reset stream, a closed
+// connection, no answer within hostilePatience), or the body broke off;
+// body then holds what was read of it.
+func hostileGet(t *testing.T, client *http.Client, base, target string, header ...string) (code int, body string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), hostilePatience)
 	defer cancel()
@@ -98,21 +106,21 @@ func hostileGet(t *testing.T, client *http.Client, base, target string, header .
 	}
 	req.URL.Opaque = target // sent as the request target, as it is
 	if strings.HasPrefix(target, "//") || req.URL.RequestURI() != target {
-		return 0, "", false
+		return 0, "", errUnsendable
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err.Error(), false
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", target, err)
+		return resp.StatusCode, string(b), fmt.Errorf("reading the body: %w", err)
 	}
-	return resp.StatusCode, string(b), true
+	return resp.StatusCode, string(b), nil
 }
 
 // traversalCorpus is every way these tests know to name a file outside
@@ -184,8 +192,10 @@ const hostileControl = "/files/sub/nested.txt"
 // sent exactly as written), and as raw HTTP/1.1 request lines, so that no
 // client-side URL cleaning hides anything — on an engine routing on the
 // decoded path, and on one routing on the raw path. Every request is
-// answered 404, and the secret beside the root never appears in a
-// response. Then the request lines that net/http itself refuses: 400 for
+// answered 404, whole, and the secret beside the root never appears in a
+// response: a target the client cannot send, a reset stream, a closed
+// connection or a body cut short fails the test, since a handler that
+// crashed or hung would end that way. Then the request lines that net/http itself refuses: 400 for
 // a NUL, a control character or a space in the target, 431 for a target
 // beyond the header limit; the handler never runs for those.
 func TestHostileTraversal(t *testing.T) {
@@ -197,13 +207,13 @@ func TestHostileTraversal(t *testing.T) {
 				client, base := loopback.Serve(t, http2, engine, 0)
 				proto := map[bool]string{false: "HTTP1.1", true: "HTTP2"}[http2]
 				t.Run(proto, func(t *testing.T) {
-					if code, body, ok := hostileGet(t, client, base, hostileControl); !ok || code != 200 || body != "nested\n" {
-						t.Fatalf("control: GET %s = %d %q, want 200", hostileControl, code, body)
+					if code, body, err := hostileGet(t, client, base, hostileControl); err != nil || code != 200 || body != "nested\n" {
+						t.Fatalf("control: GET %s = %d %q (%v), want 200", hostileControl, code, body, err)
 					}
 					for _, tt := range corpus {
-						code, body, ok := hostileGet(t, client, base, tt.target)
-						if !ok {
-							t.Logf("%s: Go's client does not send %.60q (%s)", tt.name, tt.target, body)
+						code, body, err := hostileGet(t, client, base, tt.target)
+						if err != nil {
+							t.Errorf("%s: GET %.100s: %.300v (status %d, %.100q); want 404", tt.name, tt.target, err, code, body)
 							continue
 						}
 						if code != http.StatusNotFound || strings.Contains(body, "the secret") {
@@ -393,9 +403,9 @@ func TestHostileCSVHeaderRow(t *testing.T) {
 		{"/guarded", guard(names), guard(row)},
 		{"/allowed", names, row},
 	} {
-		code, body, ok := hostileGet(t, client, base, tt.path)
-		if !ok || code != http.StatusOK {
-			t.Fatalf("GET %s: %d %q", tt.path, code, body)
+		code, body, err := hostileGet(t, client, base, tt.path)
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("GET %s: %d %q (%v)", tt.path, code, body, err)
 		}
 		records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 		if err != nil || len(records) != 2 {
@@ -408,10 +418,10 @@ func TestHostileCSVHeaderRow(t *testing.T) {
 		}
 	}
 
-	code, body, _ := hostileGet(t, client, base, "/guarded?format=ndjson")
+	code, body, err := hostileGet(t, client, base, "/guarded?format=ndjson")
 	var object map[string]string
-	if code != http.StatusOK || strings.Count(body, "\n") != 1 || json.Unmarshal([]byte(body), &object) != nil || object["line\nbreak"] != "plain" {
-		t.Errorf("NDJSON: %d %q, want one object with the name %q", code, body, "line\nbreak")
+	if err != nil || code != http.StatusOK || strings.Count(body, "\n") != 1 || json.Unmarshal([]byte(body), &object) != nil || object["line\nbreak"] != "plain" {
+		t.Errorf("NDJSON: %d %q (%v), want one object with the name %q", code, body, err, "line\nbreak")
 	}
 }
 
@@ -524,8 +534,8 @@ func TestHostileParams(t *testing.T) {
 	base := "http://" + addr
 	serving := func(t *testing.T) {
 		t.Helper()
-		if code, body, _ := hostileGet(t, client, base, "/numbers?count=3&interval=0"); code != 200 || body != "1\n2\n3\n" {
-			t.Fatalf("after it, GET /numbers?count=3&interval=0 = %d %q, want 200 and three lines", code, body)
+		if code, body, err := hostileGet(t, client, base, "/numbers?count=3&interval=0"); err != nil || code != 200 || body != "1\n2\n3\n" {
+			t.Fatalf("after it, GET /numbers?count=3&interval=0 = %d %q (%v), want 200 and three lines", code, body, err)
 		}
 	}
 	mib := strings.Repeat("9", 1<<20)
@@ -559,9 +569,9 @@ func TestHostileParams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body, ok := hostileGet(t, client, base, tt.target)
-			if !ok {
-				t.Fatalf("not sent: %s", body)
+			code, body, err := hostileGet(t, client, base, tt.target)
+			if err != nil {
+				t.Fatalf("%d %.200q: %v", code, body, err)
 			}
 			if tt.param == "" {
 				if code != http.StatusOK || body != tt.body {
@@ -668,8 +678,8 @@ func TestHostileHeaderLimit(t *testing.T) {
 			if r.status != tt.status {
 				t.Errorf("%d %.200q, want %d", r.status, r.body, tt.status)
 			}
-			if code, body, _ := hostileGet(t, client, "http://"+addr, "/numbers?count=2&interval=0"); code != 200 || body != "1\n2\n" {
-				t.Fatalf("after it, %d %q, want 200 and two lines", code, body)
+			if code, body, err := hostileGet(t, client, "http://"+addr, "/numbers?count=2&interval=0"); err != nil || code != 200 || body != "1\n2\n" {
+				t.Fatalf("after it, %d %q (%v), want 200 and two lines", code, body, err)
 			}
 		})
 	}
