@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -427,8 +428,8 @@ func runFaultPlan(client *http.Client, p protocol, base, id string, plan faultPl
 	switch {
 	case readErr == nil:
 		return "", fmt.Errorf("the body ended cleanly after %d bytes: a failed stream looks complete", raw.Len())
-	case !p.http2 && !errors.Is(readErr, io.ErrUnexpectedEOF):
-		return "", fmt.Errorf("reading the body: %v; want %v", readErr, io.ErrUnexpectedEOF)
+	case !p.http2 && !errors.Is(readErr, syscall.ECONNRESET):
+		return "", fmt.Errorf("reading the body: %v; want a connection reset", readErr)
 	case p.http2 && !strings.Contains(readErr.Error(), "stream error"):
 		return "", fmt.Errorf("reading the body: %v; want a stream error (RST_STREAM)", readErr)
 	case !bytes.HasPrefix(enc.source(plan.k), body):

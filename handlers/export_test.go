@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -827,8 +828,8 @@ func TestExportQueryError(t *testing.T) {
 				t.Fatalf("status %d, want 200", resp.StatusCode)
 			}
 			body, err := io.ReadAll(resp.Body)
-			if !errors.Is(err, io.ErrUnexpectedEOF) {
-				t.Errorf("the body ended with %v after %d bytes, want %v: a failed export must not look complete", err, len(body), io.ErrUnexpectedEOF)
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("the body ended with %v after %d bytes, want a connection reset: a failed export must not look complete", err, len(body))
 			}
 			lines := strings.Split(string(body), "\n")
 			if len(lines) < 2 || lines[0] != "n,x" || len(lines) > 5001 {
@@ -932,8 +933,8 @@ func TestExportConnectionKilled(t *testing.T) {
 			switch {
 			case err == nil:
 				t.Fatalf("the body ended cleanly after %d more bytes: a failed export looks complete", rest)
-			case !v.http2 && !errors.Is(err, io.ErrUnexpectedEOF):
-				t.Errorf("reading the rest: %v, want %v", err, io.ErrUnexpectedEOF)
+			case !v.http2 && !errors.Is(err, syscall.ECONNRESET):
+				t.Errorf("reading the rest: %v, want a connection reset", err)
 			case v.http2 && !strings.Contains(err.Error(), "stream error"):
 				t.Errorf("reading the rest: %v, want a stream error (RST_STREAM)", err)
 			}

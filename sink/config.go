@@ -89,9 +89,10 @@ type Config struct {
 	OnReport func(*gin.Context, Report)
 
 	// Logger logs every stream that does not complete: a failure at
-	// Error, a stall or a rejection at Warn, a client that left at Debug
-	// (leaving is what clients do; the report still counts it). Nil means
-	// slog.Default().
+	// Error (at Info when it was the client's, answered 4xx), a stall or
+	// a rejection at Warn, a stream that reached MaxDuration at Info, a
+	// client that left at Debug (leaving is what clients do; the report
+	// still counts it). Nil means slog.Default().
 	Logger *slog.Logger
 }
 

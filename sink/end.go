@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -151,22 +152,54 @@ func (s *session[T]) finishCompression() bool {
 	return true
 }
 
-// abort makes the client see a failed transfer after bytes were sent: a
-// write deadline in the past makes HTTP/2 reset the stream and HTTP/1.1 lose
-// the chunked body's terminator and close the connection. This works
-// whatever middleware wraps the handler, unlike panic(http.ErrAbortHandler),
-// which gin's Recovery swallows. Writers without deadlines are hijacked and
-// closed, and as a last resort Stream panics with http.ErrAbortHandler once
-// the stream is reported.
+// abort makes the client see a failed transfer after bytes were sent. Over
+// HTTP/1.x the connection is taken from the server and reset (closed with
+// SO_LINGER 0, so that the client gets a TCP RST, never the FIN that some
+// HTTP stacks take for the end of a body); over HTTP/2 a write deadline in
+// the past makes the server reset the stream. Both work whatever
+// middleware wraps the handler, unlike panic(http.ErrAbortHandler), which
+// gin's Recovery swallows. Where neither is possible, a past write
+// deadline makes the HTTP/1.1 server lose the chunked body's terminator
+// and close the connection, and as a last resort Stream panics with
+// http.ErrAbortHandler once the stream is reported.
 func (s *session[T]) abort() {
 	s.deadlineAt = time.Time{}
+	if s.c.Request.ProtoMajor == 1 {
+		// The server's own writer: gin's, and writers of middleware
+		// that wrap it, refuse to hand the connection over once a body
+		// was written.
+		if conn, _, err := http.NewResponseController(innermost(s.c.Writer)).Hijack(); err == nil {
+			resetConn(conn)
+			return
+		}
+	}
 	err := s.rc.SetWriteDeadline(time.Unix(1, 0))
 	if !errors.Is(err, http.ErrNotSupported) {
 		return // aborted, or the connection is closed already
 	}
-	if conn, _, err := s.rc.Hijack(); err == nil {
-		_ = conn.Close()
-		return
-	}
 	s.mustPanic = true
+}
+
+// innermost returns the writer at the bottom of w's chain of Unwrap
+// methods: the server's own.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
+// resetConn closes conn so that its peer sees a reset: with SO_LINGER 0
+// where conn is TCP (under TLS too), with a plain close otherwise.
+func resetConn(conn net.Conn) {
+	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
+		conn = tc.NetConn()
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = conn.Close()
 }

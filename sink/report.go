@@ -79,6 +79,10 @@ func (cfg *Config) log(c *gin.Context, r Report) {
 		level = slog.LevelDebug
 	case Expired:
 		level = slog.LevelInfo
+	case Failed:
+		if r.Status >= 400 && r.Status < 500 {
+			level = slog.LevelInfo // the client's mistake, answered with its message
+		}
 	case Stalled, Rejected:
 		level = slog.LevelWarn
 	}

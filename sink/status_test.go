@@ -132,7 +132,8 @@ func TestOutcomeString(t *testing.T) {
 		{Stalled, "stalled"},
 		{Failed, "failed"},
 		{Rejected, "rejected"},
-		{Rejected + 1, "unknown"},
+		{Expired, "expired"},
+		{Expired + 1, "unknown"},
 		{Outcome(-1), "unknown"},
 		{Outcome(1 << 30), "unknown"},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -163,12 +164,15 @@ func (w *Writer[T]) serve(c *gin.Context, run func(*session[T]) Report) Report {
 			[]byte("505 HTTP Version Not Supported: this stream needs HTTP/1.1 or later, where a cut stream cannot pass for a complete one\n"))
 		return w.finish(c, Report{Outcome: Rejected, Status: http.StatusHTTPVersionNotSupported, Err: ErrHTTP10}, start)
 	}
+	release := func() {}
 	if w.Limit != nil {
 		admitted, err := w.Limit.admit(c)
 		if err != nil {
 			return w.finish(c, w.Limit.reject(c, err), start)
 		}
-		defer admitted.release()
+		var once sync.Once
+		release = func() { once.Do(admitted.release) }
+		defer release() // if run panics
 	}
 	s := &session[T]{
 		w:     w,
@@ -178,6 +182,7 @@ func (w *Writer[T]) serve(c *gin.Context, run func(*session[T]) Report) Report {
 	}
 	report := run(s)
 	s.release()
+	release() // before the report: a client told the stream ended may start the next
 	r := w.finish(c, report, start)
 	if s.mustPanic {
 		panic(http.ErrAbortHandler)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ func runAdmission(ctx context.Context, cfg config, bin, tmp string, stderr io.Wr
 		}
 	}()
 	open := func(path string, want []byte, n int) *streamSet {
-		s := openStreams(ctx, d.addr, path, want, n, cfg.dials)
+		s := openStreams(ctx, nil, d.addr, path, want, n, cfg.dials)
 		sets = append(sets, s)
 		return s
 	}
@@ -89,18 +90,9 @@ func runAdmission(ctx context.Context, cfg config, bin, tmp string, stderr io.Wr
 
 	// Recovery: once the held streams have released their places, k new
 	// streams at once are all admitted.
-	var active float64
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		s, err := d.scrape(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if active = s.sum("ginstream_active_streams"); active == 0 {
-			break
-		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			return nil, err
-		}
+	active, err := waitActive(ctx, d, 30*time.Second)
+	if err != nil {
+		return nil, err
 	}
 	res.check("active streams once the held ones ended", active == 0, strconv.FormatFloat(active, 'f', 0, 64), "0")
 	recovered := time.Now()
@@ -136,9 +128,9 @@ type streamSet struct {
 	ends         []time.Time // when each 200 stream ended
 }
 
-// openStreams starts n clients of path, whose body must be want, at most
-// dials connecting at once.
-func openStreams(ctx context.Context, addr, path string, want []byte, n, dials int) *streamSet {
+// openStreams starts n clients of path, whose body must be want,
+// connecting from the address from (see dialHTTP), at most dials at once.
+func openStreams(ctx context.Context, from net.IP, addr, path string, want []byte, n, dials int) *streamSet {
 	s := &streamSet{status: make(map[int]int)}
 	sem := make(chan struct{}, dials)
 	s.headers.Add(n)
@@ -146,7 +138,7 @@ func openStreams(ctx context.Context, addr, path string, want []byte, n, dials i
 		s.done.Go(func() {
 			s.tally.started.Add(1)
 			sem <- struct{}{}
-			conn, resp, err := getFresh(ctx, nil, addr, path, time.Now().Add(time.Minute))
+			conn, resp, err := getFresh(ctx, nil, from, addr, path, time.Now().Add(time.Minute))
 			<-sem
 			if err != nil {
 				s.headers.Done()
@@ -189,9 +181,15 @@ func openStreams(ctx context.Context, addr, path string, want []byte, n, dials i
 // waitHeaders waits until every client has its response's head, or
 // failed, at most timeout.
 func (s *streamSet) waitHeaders(ctx context.Context, timeout time.Duration) error {
+	return waitAll(ctx, &s.headers, timeout)
+}
+
+// waitAll waits for wg, at most timeout. On a timeout or the end of ctx,
+// a goroutine goes on waiting for wg, until it is done.
+func waitAll(ctx context.Context, wg *sync.WaitGroup, timeout time.Duration) error {
 	in := make(chan struct{})
 	go func() {
-		s.headers.Wait()
+		wg.Wait()
 		close(in)
 	}()
 	t := time.NewTimer(timeout)

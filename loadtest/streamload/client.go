@@ -36,11 +36,15 @@ type httpConn struct {
 	stop  func() bool
 }
 
-// dialHTTP connects to addr. A positive readBuffer sets the socket's
-// receive buffer, before it connects where it can (see setReadBuffer). The
-// connection is closed when ctx ends.
-func dialHTTP(ctx context.Context, addr string, readBuffer int) (*httpConn, error) {
+// dialHTTP connects to addr from the address from (nil: the system's
+// choice, 127.0.0.1 on loopback; see loopback). A positive readBuffer sets
+// the socket's receive buffer, before it connects where it can (see
+// setReadBuffer). The connection is closed when ctx ends.
+func dialHTTP(ctx context.Context, from net.IP, addr string, readBuffer int) (*httpConn, error) {
 	var d net.Dialer
+	if from != nil {
+		d.LocalAddr = &net.TCPAddr{IP: from}
+	}
 	if readBuffer > 0 {
 		d.Control = setReadBuffer(readBuffer)
 	}
@@ -87,9 +91,9 @@ func (h *httpConn) get(path string, deadline time.Time, headers ...string) (*htt
 
 // getFresh is get on conn if it is kept alive from an earlier request,
 // retried once on a new connection if the server had closed the old one;
-// otherwise get on a new connection. It returns the connection used, or
-// nil with the error.
-func getFresh(ctx context.Context, conn *httpConn, addr, path string, deadline time.Time, headers ...string) (*httpConn, *http.Response, error) {
+// otherwise get on a new connection, from the address from (see
+// dialHTTP). It returns the connection used, or nil with the error.
+func getFresh(ctx context.Context, conn *httpConn, from net.IP, addr, path string, deadline time.Time, headers ...string) (*httpConn, *http.Response, error) {
 	if conn != nil && conn.reuse {
 		conn.reuse = false
 		resp, err := conn.get(path, deadline, headers...)
@@ -103,7 +107,7 @@ func getFresh(ctx context.Context, conn *httpConn, addr, path string, deadline t
 	} else if conn != nil {
 		conn.close()
 	}
-	conn, err := dialHTTP(ctx, addr, 0)
+	conn, err := dialHTTP(ctx, from, addr, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -128,6 +132,13 @@ func (h *httpConn) readAll(resp *http.Response, max int64) ([]byte, error) {
 	h.reuse = !resp.Close
 	return body, nil
 }
+
+// loopback returns the address 127.0.0.n, 1 ≤ n ≤ 254: Linux routes all
+// of 127.0.0.0/8 to the loopback interface, so that a client may connect
+// to the demo from any of them and be, to the demo's cap on the streams of
+// one client address, a client of its own. (Elsewhere, such as on macOS,
+// only 127.0.0.1 is configured; the others can be added as aliases of lo0.)
+func loopback(n int) net.IP { return net.IPv4(127, 0, 0, byte(n)) }
 
 // cutTransfer reports whether err says that a response's body was cut
 // short by the server: a chunked body without its end, or a reset.
@@ -173,6 +184,9 @@ type tally struct {
 	// told from a success. Others failed detectably (a cut transfer, an
 	// error status).
 	corrupt atomic.Int64
+	// turnedAway counts, among the failed, responses 503 or 429: streams
+	// that a limit on streams turned away.
+	turnedAway atomic.Int64
 
 	mu   sync.Mutex
 	errs []string

@@ -15,13 +15,13 @@ type config struct {
 	selected map[string]bool // the scenarios to run, by name
 	demo     string          // the demo binary; empty to build it
 
-	// streams
+	// streams (and the normal clients of hog)
 	streams        int           // clients, each with a stream open
 	stalledPercent int           // of them, clients that stop reading
 	hold           time.Duration // how long the clients keep streaming
 	period         time.Duration // a client starts a stream at most this often
 	streamLength   time.Duration // how long a numbers or log stream lasts
-	stallTimeout   time.Duration // the demo's -stall-timeout (streams, slowloris)
+	stallTimeout   time.Duration // the demo's -stall-timeout (streams, slowloris, hog)
 	users          int           // the demo's -users: rows of the export
 	perStream      int64         // the memory bound's bytes per stream
 	dials          int           // connections being set up at once
@@ -38,6 +38,12 @@ type config struct {
 	// shutdown
 	shutdownStreams int           // streams open at SIGTERM
 	shutdownTimeout time.Duration // the demo's -shutdown-timeout
+
+	// hog
+	hogStreams    int // streams the attacker opens at once from one address
+	hogMaxStreams int // the demo's -max-streams
+	hogPerClient  int // the demo's -max-streams-per-client
+	hogClients    int // normal clients, each from an address of its own
 }
 
 // errUsage reports command-line arguments that parseConfig rejected; the
@@ -63,6 +69,10 @@ func defaultConfig() config {
 		over:              50,
 		shutdownStreams:   1000,
 		shutdownTimeout:   10 * time.Second,
+		hogStreams:        300,
+		hogMaxStreams:     300,
+		hogPerClient:      15, // the demo's default for -max-streams 300: 5%
+		hogClients:        49, // 127.0.0.2 to 127.0.0.50
 	}
 }
 
@@ -83,7 +93,8 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 Runs the demo server as a child process on loopback and checks that it
 holds under load and against hostile clients: many concurrent streams, some
 stalled; slow-loris clients; the admission limit; a shutdown with streams
-open. Prints a PASS/FAIL table per scenario; exits 1 if a check failed.
+open; one client address opening streams until its share is full. Prints a
+PASS/FAIL table per scenario; exits 1 if a check failed.
 
 Flags:
 `)
@@ -93,11 +104,11 @@ Flags:
 	fs.StringVar(&cfg.demo, "demo", "", "demo `binary` to run; empty to build ./cmd/demo")
 	fs.IntVar(&cfg.streams, "streams", cfg.streams, "streams: `number` of clients, each with a stream open")
 	fs.IntVar(&cfg.stalledPercent, "stalled-percent", cfg.stalledPercent, "streams: `percent` of the clients that stop reading after the headers")
-	fs.DurationVar(&cfg.hold, "hold", cfg.hold, "streams: how long the clients keep streaming")
-	fs.DurationVar(&cfg.period, "period", cfg.period, "streams: a client starts a stream at most this often")
-	fs.DurationVar(&cfg.streamLength, "stream-length", cfg.streamLength, "streams: how long a numbers or log stream lasts")
-	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", cfg.stallTimeout, "streams, slowloris: the demo's -stall-timeout")
-	fs.IntVar(&cfg.users, "users", cfg.users, "streams: the demo's -users, the rows of each export")
+	fs.DurationVar(&cfg.hold, "hold", cfg.hold, "streams, hog: how long the clients keep streaming")
+	fs.DurationVar(&cfg.period, "period", cfg.period, "streams, hog: a client starts a stream at most this often")
+	fs.DurationVar(&cfg.streamLength, "stream-length", cfg.streamLength, "streams, hog: how long a numbers or log stream lasts")
+	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", cfg.stallTimeout, "streams, slowloris, hog: the demo's -stall-timeout")
+	fs.IntVar(&cfg.users, "users", cfg.users, "streams, hog: the demo's -users, the rows of each export")
 	fs.Int64Var(&cfg.perStream, "bound-per-stream", cfg.perStream, "streams: `bytes` per stream in the memory bound (base + streams × this)")
 	fs.IntVar(&cfg.dials, "dials", cfg.dials, "`number` of connections set up at once")
 	fs.IntVar(&cfg.slowloris, "slowloris", cfg.slowloris, "slowloris: `number` of clients dribbling request headers")
@@ -107,6 +118,10 @@ Flags:
 	fs.IntVar(&cfg.over, "over", cfg.over, "admission: `number` of streams opened beyond K")
 	fs.IntVar(&cfg.shutdownStreams, "shutdown-streams", cfg.shutdownStreams, "shutdown: `number` of streams open at SIGTERM")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "shutdown: the demo's -shutdown-timeout")
+	fs.IntVar(&cfg.hogStreams, "hog-streams", cfg.hogStreams, "hog: `number` of streams the attacker opens at once from 127.0.0.1 (at least -hog-max-streams)")
+	fs.IntVar(&cfg.hogMaxStreams, "hog-max-streams", cfg.hogMaxStreams, "hog: the demo's -max-streams")
+	fs.IntVar(&cfg.hogPerClient, "hog-per-client", cfg.hogPerClient, "hog: the demo's -max-streams-per-client (its default is 5% of -max-streams, at least 4)")
+	fs.IntVar(&cfg.hogClients, "hog-clients", cfg.hogClients, "hog: `number` of normal clients, each from an address of its own (127.0.0.2 on)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -166,6 +181,14 @@ func (cfg config) check() string {
 		return "-max-streams and -over must be at least 1"
 	case cfg.shutdownStreams < 1:
 		return "-shutdown-streams must be at least 1"
+	case cfg.hogMaxStreams < 1 || cfg.hogStreams < cfg.hogMaxStreams:
+		return "-hog-max-streams must be at least 1, and -hog-streams at least as many (the attacker could take every place)"
+	case cfg.hogClients < 1 || cfg.hogClients > maxHogClients:
+		return fmt.Sprintf("-hog-clients must be from 1 to %d (127.0.0.2 to 127.0.0.%d)", maxHogClients, maxHogClients+1)
+	case cfg.hogPerClient < hogClientPeak:
+		return fmt.Sprintf("-hog-per-client must be at least %d, the streams a normal client may hold at once", hogClientPeak)
+	case cfg.hogPerClient+hogClientPeak*cfg.hogClients > cfg.hogMaxStreams:
+		return fmt.Sprintf("-hog-max-streams must hold the attacker's share and every normal client's streams: at least -hog-per-client + %d × -hog-clients", hogClientPeak)
 	}
 	return ""
 }
@@ -189,6 +212,9 @@ func (cfg config) filesNeeded() uint64 {
 	}
 	if cfg.selected["shutdown"] {
 		n = max(n, cfg.shutdownStreams)
+	}
+	if cfg.selected["hog"] {
+		n = max(n, cfg.hogStreams+hogClientPeak*cfg.hogClients)
 	}
 	return uint64(n) + fdReserve
 }

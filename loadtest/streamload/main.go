@@ -2,8 +2,9 @@
 // hostile clients on loopback, and checks that it holds: every stream that
 // completes is byte-exact, streams that stall or misbehave are ended by the
 // server's timeouts, the admission limit turns streams away and recovers,
-// memory stays bounded, goroutines return to their baseline, and a shutdown
-// with streams open ends them all within its grace period.
+// one client cannot take every place from the others, memory stays
+// bounded, goroutines return to their baseline, and a shutdown with
+// streams open ends them all within its grace period.
 //
 //	go run -C loadtest ./streamload                  # every scenario at full size
 //	go run -C loadtest ./streamload -scenarios streams -streams 1000 -hold 20s
@@ -56,6 +57,25 @@
 //     streams with a "shutdown" event, the others as a failed transfer
 //     (never a clean end that would look complete), and the demo must exit
 //     with status 0 within the timeout.
+//   - hog: one client address asks for many endless streams at once and
+//     reads none of them. As a control, the demo first runs with
+//     -max-streams -hog-max-streams (300) and no cap per client: the
+//     attacker's -hog-streams (300) take every place, and a normal
+//     client's stream is answered 503. Then the demo runs with
+//     -max-streams-per-client -hog-per-client (15, its default for 300):
+//     -hog-clients normal clients (49), each from an address of its own
+//     (127.0.0.2 on: Linux routes all of 127.0.0.0/8 to the loopback
+//     interface), keep a numbers stream, an export and a log stream
+//     running for -hold, and meanwhile the attacker, from 127.0.0.1, asks
+//     for its streams at once: one number a minute for an hour, and
+//     /events, too quiet for the stall timeout ever to end them. Checks:
+//     the attacker gets exactly its share, and 429 with Retry-After and a
+//     message for every other stream; its streams stay open until it lets
+//     go; every normal stream is byte-exact, none answered 503 or 429; the
+//     demo counts the refusals as rejected in /metrics and its log; once
+//     the attacker lets go, every place comes back, its address gets its
+//     share again at once, and the demo's goroutines return to their
+//     baseline.
 //
 // Each scenario prints a table of its checks, PASS or FAIL, and its
 // figures; the program exits with status 1 if any check failed. The same
@@ -153,4 +173,5 @@ var scenarios = []scenario{
 	{"slowloris", runSlowloris},
 	{"admission", runAdmission},
 	{"shutdown", runShutdown},
+	{"hog", runHog},
 }

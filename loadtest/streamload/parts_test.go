@@ -29,6 +29,10 @@ func TestParseConfigRejects(t *testing.T) {
 		{"stream shorter than a log line", []string{"-stream-length", "10ms"}, errUsage},
 		{"no attackers", []string{"-slowloris", "0", "-non-readers", "0"}, errUsage},
 		{"no limit", []string{"-max-streams", "0"}, errUsage},
+		{"hog fewer than the limit", []string{"-hog-streams", "10", "-hog-max-streams", "20"}, errUsage},
+		{"hog share below a normal client's streams", []string{"-hog-per-client", "3"}, errUsage},
+		{"hog clients beyond 127.0.0.254", []string{"-hog-clients", "254"}, errUsage},
+		{"hog limit too small for the normal clients", []string{"-hog-max-streams", "200", "-hog-streams", "200", "-hog-per-client", "10", "-hog-clients", "48"}, errUsage},
 		{"argument", []string{"extra"}, errUsage},
 	}
 	for _, tt := range tests {
@@ -185,7 +189,7 @@ func TestDrainCut(t *testing.T) {
 		{"/clean", "clean end"},
 		{"/endless", "still streaming"},
 	} {
-		conn, err := dialHTTP(context.Background(), addr, 0)
+		conn, err := dialHTTP(context.Background(), nil, addr, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

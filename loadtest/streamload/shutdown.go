@@ -29,12 +29,14 @@ const (
 var shutNames = [shutKinds]string{"numbers", "log text", "events", "log events"}
 
 // shutdownPaths are the request paths of the kinds, and whether they are
-// event streams.
+// event streams. The numbers stream runs an hour at ten numbers a second,
+// as long as the demo's -max-stream-duration (1 h by default) lets it: a
+// longer one is answered 400.
 var shutdownPaths = [shutKinds]struct {
 	path   string
 	events bool
 }{
-	shutNumbers:   {"/stream/numbers?count=1000000000&interval=100", false},
+	shutNumbers:   {"/stream/numbers?count=36001&interval=100", false},
 	shutLogs:      {"/stream/logs?lines=" + strconv.Itoa(tailLinesAsked), false},
 	shutEvents:    {"/events", true},
 	shutLogEvents: {"/stream/logs", true},
@@ -193,7 +195,7 @@ func (c *shutdownClient) run(ctx context.Context, addr string, deadline time.Tim
 	if p.events {
 		headers = append(headers, "Accept: text/event-stream")
 	}
-	conn, resp, err := getFresh(ctx, nil, addr, p.path, deadline, headers...)
+	conn, resp, err := getFresh(ctx, nil, nil, addr, p.path, deadline, headers...)
 	if err != nil {
 		c.how = err.Error()
 		return

@@ -192,7 +192,7 @@ func probe(ctx context.Context, addr string, t *tally) {
 	} {
 		path, want := r.path, r.want
 		t.started.Add(1)
-		conn, resp, err := getFresh(ctx, nil, addr, path, time.Now().Add(time.Minute))
+		conn, resp, err := getFresh(ctx, nil, nil, addr, path, time.Now().Add(time.Minute))
 		if err != nil {
 			t.fail("%s: %v", path, err)
 			continue

@@ -37,6 +37,10 @@ func testConfig() config {
 	cfg.over = 10
 	cfg.shutdownStreams = 100
 	cfg.shutdownTimeout = 10 * time.Second
+	cfg.hogStreams = 100
+	cfg.hogMaxStreams = 100
+	cfg.hogPerClient = 5 // the demo's default for -max-streams 100: 5%
+	cfg.hogClients = 8
 	// The race detector's shadow memory multiplies the demo's RSS (5-10x,
 	// says its documentation; 1.4 MiB per client beyond the base here).
 	// The flat checks on RSS and the live heap still catch growth during

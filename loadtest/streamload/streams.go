@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -105,12 +106,31 @@ type streamsRun struct {
 	proxied   []byte // the proxied stream's body
 	logLines  int    // lines a log client reads
 	logs      *logIndex
+	clients   int           // clients started
 	stop      chan struct{} // closed when the hold ends
 	dials     chan struct{} // a semaphore: connections being set up
 	opened    atomic.Int64  // clients whose first stream has its headers
 	allOpen   chan struct{} // closed when every client has
 	tallies   [numKinds]tally
 	drained   atomic.Int64 // bytes stalled clients read when they looked again
+}
+
+// newStreamsRun returns a run of clients streaming from d, which runs
+// with the demo flags of the streams scenario (-log-interval logInterval,
+// -log-max-bytes logMaxBytes).
+func newStreamsRun(cfg config, d *demoProcess, clients int) *streamsRun {
+	return &streamsRun{
+		cfg:      cfg,
+		demo:     d,
+		numbers:  numbersBody(int(cfg.streamLength / (numbersInterval * time.Millisecond))),
+		proxied:  numbersBody(proxiedCount),
+		logLines: tailLinesAsked + int(cfg.streamLength/logInterval),
+		logs:     &logIndex{path: d.log.file},
+		clients:  clients,
+		stop:     make(chan struct{}),
+		dials:    make(chan struct{}, cfg.dials),
+		allOpen:  make(chan struct{}),
+	}
 }
 
 // runStreams runs the streams scenario.
@@ -129,17 +149,7 @@ func runStreams(ctx context.Context, cfg config, bin, tmp string, stderr io.Writ
 		return nil, err
 	}
 	defer d.stop()
-	s := &streamsRun{
-		cfg:      cfg,
-		demo:     d,
-		numbers:  numbersBody(int(cfg.streamLength / (numbersInterval * time.Millisecond))),
-		proxied:  numbersBody(proxiedCount),
-		logLines: tailLinesAsked + int(cfg.streamLength/logInterval),
-		logs:     &logIndex{path: d.log.file},
-		stop:     make(chan struct{}),
-		dials:    make(chan struct{}, cfg.dials),
-		allOpen:  make(chan struct{}),
-	}
+	s := newStreamsRun(cfg, d, cfg.streams)
 	if err := s.reference(ctx, res); err != nil {
 		return nil, err
 	}
@@ -162,7 +172,7 @@ func runStreams(ctx context.Context, cfg config, bin, tmp string, stderr io.Writ
 		if i*cfg.stalledPercent/100 == (i+1)*cfg.stalledPercent/100 {
 			kind, j = streamKind(j%4), j+1
 		}
-		clients.Go(func() { s.client(ctx, kind) })
+		clients.Go(func() { s.client(ctx, nil, kind) })
 	}
 	// The hold starts once every client has its first stream open (or
 	// failed to), and ends hold later; the clients then finish the
@@ -334,7 +344,7 @@ func series(samples []sample, from, to time.Time, value func(sample) float64) st
 // the demo sets up on first use is in the baseline.
 func (s *streamsRun) reference(ctx context.Context, res *result) error {
 	deadline := time.Now().Add(time.Minute)
-	conn, resp, err := getFresh(ctx, nil, s.demo.addr, "/export/users.csv", deadline)
+	conn, resp, err := getFresh(ctx, nil, nil, s.demo.addr, "/export/users.csv", deadline)
 	if err != nil {
 		return fmt.Errorf("reference export: %w", err)
 	}
@@ -354,16 +364,17 @@ func (s *streamsRun) reference(ctx context.Context, res *result) error {
 	res.figure("export: %d rows, %d bytes, SHA-256 %x… (downloaded alone before the load)", s.cfg.users, len(body), s.export[:8])
 	for _, k := range []streamKind{kindNumbers, kindProxy, kindLogs} {
 		var t tally
-		if conn = s.stream(ctx, conn, k, &t, func() {}); t.ok.Load() != 1 {
+		if conn = s.stream(ctx, conn, nil, k, &t, func() {}); t.ok.Load() != 1 {
 			return fmt.Errorf("first %s stream: %v", kindNames[k], t.messages())
 		}
 	}
 	return nil
 }
 
-// client runs one client: streams of its kind, one after the other, each
-// started at least cfg.period after the one before, until the hold ends.
-func (s *streamsRun) client(ctx context.Context, kind streamKind) {
+// client runs one client, connecting from the address from (see
+// dialHTTP): streams of its kind, one after the other, each started at
+// least cfg.period after the one before, until the hold ends.
+func (s *streamsRun) client(ctx context.Context, from net.IP, kind streamKind) {
 	var conn *httpConn
 	defer func() {
 		if conn != nil {
@@ -392,25 +403,26 @@ func (s *streamsRun) client(ctx context.Context, kind streamKind) {
 		next = time.Now().Add(s.cfg.period)
 		t := &s.tallies[kind]
 		if !first {
-			conn = s.stream(ctx, conn, kind, t, func() {})
+			conn = s.stream(ctx, conn, from, kind, t, func() {})
 			continue
 		}
 		// The first connections are set up a few at a time.
 		first = false
 		s.dials <- struct{}{}
-		conn = s.stream(ctx, conn, kind, t, func() {
+		conn = s.stream(ctx, conn, from, kind, t, func() {
 			<-s.dials
-			if s.opened.Add(1) == int64(s.cfg.streams) {
+			if s.opened.Add(1) == int64(s.clients) {
 				close(s.allOpen)
 			}
 		})
 	}
 }
 
-// stream runs one stream of kind on conn (or a new connection), counting
-// it in t, and returns the connection if it may be reused. It calls
-// opened once the response's head is in, or the request failed.
-func (s *streamsRun) stream(ctx context.Context, conn *httpConn, kind streamKind, t *tally, opened func()) *httpConn {
+// stream runs one stream of kind on conn (or a new connection from the
+// address from), counting it in t, and returns the connection if it may be
+// reused. It calls opened once the response's head is in, or the request
+// failed. (A stalled stream connects from the system's choice of address.)
+func (s *streamsRun) stream(ctx context.Context, conn *httpConn, from net.IP, kind streamKind, t *tally, opened func()) *httpConn {
 	t.started.Add(1)
 	deadline := time.Now().Add(s.cfg.streamLength + stallWait(s.cfg.stallTimeout) + time.Minute)
 	if kind == kindStalled {
@@ -426,13 +438,16 @@ func (s *streamsRun) stream(ctx context.Context, conn *httpConn, kind streamKind
 		kindProxy:   "/proxy/numbers",
 		kindLogs:    "/stream/logs?lines=" + strconv.Itoa(tailLinesAsked),
 	}
-	conn, resp, err := getFresh(ctx, conn, s.demo.addr, paths[kind], deadline)
+	conn, resp, err := getFresh(ctx, conn, from, s.demo.addr, paths[kind], deadline)
 	opened()
 	if err != nil {
 		t.fail("%s: %v", paths[kind], err)
 		return nil
 	}
 	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
+			t.turnedAway.Add(1)
+		}
 		body, _ := conn.readAll(resp, 4096)
 		t.fail("%s: %s: %q", paths[kind], resp.Status, body)
 		return conn
@@ -491,7 +506,7 @@ func (s *streamsRun) stream(ctx context.Context, conn *httpConn, kind streamKind
 // client in t, and the bytes it read at last in drained; it calls opened
 // once the response's head is in, or the request failed.
 func stalled(ctx context.Context, addr string, stall time.Duration, deadline time.Time, t *tally, drained *atomic.Int64, opened func()) {
-	conn, err := dialHTTP(ctx, addr, stalledReadBuffer)
+	conn, err := dialHTTP(ctx, nil, addr, stalledReadBuffer)
 	if err != nil {
 		opened()
 		t.fail("dial: %v", err)
