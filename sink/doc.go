@@ -53,11 +53,13 @@
 // a driver's message — goes to the log instead. [Writer.Fail] answers the
 // same way for a handler that fails before it can stream.
 // After bytes were sent the status can no longer change, so the Writer
-// aborts the response: it sets the write deadline in the past, which makes
-// the HTTP/2 server reset the stream and the HTTP/1.1 server close the
-// connection before the chunked body's terminating chunk. A client sees a
-// failed transfer (a reset stream, or an unexpected EOF) rather than a clean
-// end, whatever middleware is installed: the usual panic(http.ErrAbortHandler)
+// aborts the response: over HTTP/1.x it takes the connection from the
+// server and resets it (a TCP RST, before the chunked body's terminating
+// chunk: a FIN there is taken for a complete body by some clients); over
+// HTTP/2 it sets the write deadline in the past, which makes the server
+// reset the stream. A client sees a failed transfer (a connection or
+// stream reset) rather than a clean end, whatever middleware is installed:
+// the usual panic(http.ErrAbortHandler)
 // would be swallowed by gin's Recovery, which ends such a response cleanly
 // and so turns a failed export into a silently truncated file. An encoder
 // whose format can say that a stream failed, such as Server-Sent Events'
