@@ -17,6 +17,7 @@ var layers = map[string][]string{
 	"sse/natshub":   {"sse", "sink", "generator", "sse/internal/topiclog"},
 	"sse/hubtest":   {"sse", "sink", "generator"},
 	"streammetrics": {"sink", "generator"},
+	"ticket":        {},
 	"handlers":      {"sse", "sink", "generator"},
 }
 

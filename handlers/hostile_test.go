@@ -88,7 +88,7 @@ func hostileRaw(t *testing.T, addr, request string) rawResponse {
 
 // errUnsendable reports a request target that Go's client cannot send as
 // it is written.
-var errUnsendable = errors.New("Go's client cannot send this target as it is written")
+var errUnsendable = errors.New("net/http's client cannot send this target as it is written")
 
 // hostileGet sends a GET for target, exactly as written, with client to the
 // server at base, and returns the status and the whole body. A non-nil err

@@ -105,7 +105,7 @@ func (e FrameEncoder) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
 	}
 	switch {
 	case end.Err == nil:
-		return dst, true
+		return dst, true // EventWriter has sent its EventEnd
 	case errors.Is(end.Err, ErrSlowSubscriber):
 		return dst, true // the client reconnects and resumes
 	case errors.Is(end.Err, sink.ErrMaxDuration):
@@ -119,6 +119,9 @@ func (e FrameEncoder) AppendEpilogue(dst []byte, end sink.End) ([]byte, bool) {
 	}
 	return out, true
 }
+
+// endFrame ends a stream whose producers finished.
+var endFrame = mustFrame(Event{Name: EventEnd, Data: "completed"})
 
 // framed adapts a producer of events to a producer of frames, encoding
 // each event as it is yielded. An event that cannot be framed ends the

@@ -65,6 +65,7 @@ func streamRecorded(ctx context.Context, w *sse.EventWriter, rec http.ResponseWr
 // silence, counted from the stream's last frame, on the fake clock.
 func TestWriterHeartbeat(t *testing.T) {
 	const hb = ":heartbeat\n"
+	const end = "event: end\ndata: completed\n\n" // the producers finished
 	tests := []struct {
 		name     string
 		interval time.Duration
@@ -72,7 +73,7 @@ func TestWriterHeartbeat(t *testing.T) {
 	}{
 		{"default 15 s", 0, []write{
 			{0, "retry: 3000\n\n"}, {10 * time.Second, "data: e1\n\n"}, {25 * time.Second, hb},
-			{35 * time.Second, "data: e2\n\n"}, {50 * time.Second, hb}, {65 * time.Second, hb},
+			{35 * time.Second, "data: e2\n\n"}, {50 * time.Second, hb}, {65 * time.Second, hb}, {70 * time.Second, end},
 		}},
 		{"4 s", 4 * time.Second, []write{
 			{0, "retry: 3000\n\n"}, {4 * time.Second, hb}, {8 * time.Second, hb},
@@ -80,10 +81,10 @@ func TestWriterHeartbeat(t *testing.T) {
 			{22 * time.Second, hb}, {26 * time.Second, hb}, {30 * time.Second, hb}, {34 * time.Second, hb},
 			{35 * time.Second, "data: e2\n\n"}, {39 * time.Second, hb}, {43 * time.Second, hb},
 			{47 * time.Second, hb}, {51 * time.Second, hb}, {55 * time.Second, hb}, {59 * time.Second, hb},
-			{63 * time.Second, hb}, {67 * time.Second, hb},
+			{63 * time.Second, hb}, {67 * time.Second, hb}, {70 * time.Second, end},
 		}},
 		{"off", -1, []write{
-			{0, "retry: 3000\n\n"}, {10 * time.Second, "data: e1\n\n"}, {35 * time.Second, "data: e2\n\n"},
+			{0, "retry: 3000\n\n"}, {10 * time.Second, "data: e1\n\n"}, {35 * time.Second, "data: e2\n\n"}, {70 * time.Second, end},
 		}},
 	}
 	for _, tt := range tests {

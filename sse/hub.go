@@ -70,6 +70,10 @@ const (
 	// it carries a retry field that tells the client how long to wait
 	// before reconnecting.
 	EventError = "error"
+	// EventEnd ends a stream whose producers finished, so that a client
+	// can tell a complete stream from a cut one, and a page can close its
+	// EventSource instead of reconnecting. Its data is "completed".
+	EventEnd = "end"
 	// EventShutdown ends a stream when the hub is closed, for instance
 	// because the server is shutting down. It carries a retry field that
 	// tells the client how long to wait before reconnecting.

@@ -38,7 +38,8 @@ const (
 // whenever it has been silent for the Heartbeat interval, and ends in one
 // of these ways:
 //
-//   - the producers finish: the response ends;
+//   - the producers finish: an [EventEnd] event, and the response ends
+//     (a page closes its EventSource on it, or it reconnects);
 //   - the hub is closed ([ErrHubClosed]): an [EventShutdown] event with a
 //     retry field (Retry plus up to half of it at random, so that clients
 //     do not all come back at once), and the response ends; the client
@@ -140,7 +141,8 @@ func (w *EventWriter) retry() time.Duration {
 }
 
 // producer wraps the producers in one that opens the stream, sends
-// heartbeats and ends a stream whose hub closed with a shutdown event.
+// heartbeats and ends a stream with an end event when the producers finish
+// and with a shutdown event when the hub closes.
 // How a failure is told is the encoder's epilogue.
 func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[Frame]) generator.Func[Frame] {
 	interval := w.Heartbeat
@@ -162,7 +164,10 @@ func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[F
 			send = hb.send
 		}
 		err := run.Call(ctx, send)
-		if errors.Is(err, ErrHubClosed) && ctx.Err() == nil {
+		switch {
+		case err == nil:
+			return send(endFrame)
+		case errors.Is(err, ErrHubClosed) && ctx.Err() == nil:
 			return send(mustFrame(Event{Name: EventShutdown, Retry: jittered(retry), Data: "the server is shutting down"}))
 		}
 		return err

@@ -251,7 +251,7 @@ func TestTutorial(t *testing.T) {
 
 	t.Run("server-sent events", func(t *testing.T) {
 		resp, body, err := get(t, url+"/events")
-		want := "retry: 3000\n\nevent: tick\ndata: 1\n\nevent: tick\ndata: 2\n\nevent: tick\ndata: 3\n\n"
+		want := "retry: 3000\n\nevent: tick\ndata: 1\n\nevent: tick\ndata: 2\n\nevent: tick\ndata: 3\n\nevent: end\ndata: completed\n\n"
 		if err != nil || resp.Header.Get("Content-Type") != "text/event-stream" || string(body) != want {
 			t.Errorf("%q %q %v; want %q", resp.Header.Get("Content-Type"), body, err, want)
 		}

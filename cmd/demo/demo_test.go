@@ -412,7 +412,7 @@ func TestDemoShutdown(t *testing.T) {
 		responses []*http.Response
 		streams   []*bufio.Reader
 	)
-	for _, path := range []string{"/stream/numbers?count=1000000&interval=100", "/stream/logs"} {
+	for _, path := range []string{"/stream/numbers?count=36000&interval=100", "/stream/logs"} {
 		res, err := d.client.Get(d.url + path)
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,9 @@
 //	GET /export/users.csv                  every user as CSV, streamed from a database cursor
 //	GET /stream/logs?lines=                the demo log, followed like tail -f; as Server-Sent
 //	                                       Events when the request accepts text/event-stream
-//	GET /events?topic=                     Server-Sent Events of topic ticks (the default) or orders
+//	GET /events?topic=                     Server-Sent Events of topic ticks (the default) or orders,
+//	                                       or private with &ticket= (see below)
+//	GET /events/ticket?topic=private       a short-lived signed ticket for the private topic
 //	GET /proxy/numbers                     this server's /stream/numbers (with its defaults), proxied
 //	GET /metrics                           Prometheus metrics of the streams
 //

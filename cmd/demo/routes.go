@@ -63,8 +63,12 @@ func (a *app) routes() *gin.Engine {
 	users := handlers.Export{DB: a.db.DB, Query: usersQuery, Filename: "users.csv", Config: compressed}
 	r.GET("/export/users.csv", track, users.Handler())
 
-	events := handlers.Events{Hub: a.hub, Topics: eventTopics, Retry: eventRetry, Config: a.streams}.Handler()
+	// The private topic of /events needs a ticket, which its page gets
+	// from /events/ticket (see eventTickets).
+	tickets := newEventTickets()
+	events := handlers.Events{Hub: a.hub, Topics: eventTopics, Authorize: tickets.authorize, Retry: eventRetry, Config: a.streams}.Handler()
 	r.GET("/events", track, func(c *gin.Context) { a.eventStreams.serve(c, events) })
+	r.GET("/events/ticket", tickets.issue)
 
 	// The demo log: as text for curl and fetch, as events for EventSource.
 	// With ?lines=0 on a quiet log, the text client still learns at once

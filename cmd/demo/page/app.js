@@ -192,6 +192,19 @@ $("numbers-source").addEventListener("change", (e) => {
 $("curl-example").textContent =
   `curl -N '${location.origin}/stream/numbers?count=10&interval=500'`;
 
+// fetchTicket fetches a ticket for a stream: {ticket, expires}. It rejects
+// with the server's message if the status is not 2xx.
+async function fetchTicket(url) {
+  const res = await fetch(url, { cache: "no-store" });
+  if (!res.ok) {
+    const text = (await res.text()).trim();
+    let msg = text;
+    try { msg = JSON.parse(text).error || text; } catch { /* plain text */ }
+    throw new Error(`${res.status}: ${msg}`);
+  }
+  return res.json();
+}
+
 // A LiveView shows one event stream read by the browser's own EventSource.
 // EventSource reconnects by itself when the connection drops (after the
 // retry time the server asked for) and sends the id of the last event it
@@ -203,43 +216,79 @@ $("curl-example").textContent =
 //
 // Connect after Disconnect resumes too: the page passes the last id in the
 // lastEventId parameter, since a new EventSource has none.
+//
+// A view with a ticketUrl streams a topic that needs a ticket: EventSource
+// cannot send headers, so the view first fetches a short-lived ticket
+// (from a route that, in a real app, checks the page's session) and puts
+// it in the stream's URL. The server ends the stream when the ticket
+// expires; the view then fetches a new ticket and opens a new EventSource
+// that resumes from the last id. If the server refuses a ticket that the
+// view thought still good (its clock is behind the server's, or the
+// server restarted with a new key), EventSource gets 401 and closes, and
+// the view does the same — once: a fresh ticket refused too ends it.
 class LiveView {
-  constructor({ form, disconnect, status, lastId, received, reconnects, resets, missed, output, urlText, url, key, names, render }) {
+  constructor({ form, disconnect, status, lastId, received, reconnects, resets, missed, tickets, output, urlText, url, ticketUrl, key, names, render }) {
     this.connectButton = form.querySelector("button[type=submit]");
     this.disconnectButton = disconnect;
-    this.el = { status, lastId, received, reconnects, resets, missed, output, urlText };
-    this.url = url;       // returns the stream's URL, without lastEventId
-    this.key = key;       // returns what the ids belong to: another key starts afresh
-    this.names = names;   // the event types to show besides "message"
-    this.render = render; // returns the element that shows an event
+    this.el = { status, lastId, received, reconnects, resets, missed, tickets, output, urlText };
+    this.url = url;             // returns the stream's URL, without lastEventId
+    this.ticketUrl = ticketUrl; // returns the URL of the stream's ticket; undefined if it needs none
+    this.key = key;             // returns what the ids belong to: another key starts afresh
+    this.names = names;         // the event types to show besides "message"
+    this.render = render;       // returns the element that shows an event
     this.source = null;
+    this.attempt = 0;           // counts connects and closes: a ticket fetched for an older one is dropped
+    this.ticketExpires = 0;     // when the stream's ticket expires, in ms since 1970
     this.shownKey = null;
     this.lastEventId = "";
     form.addEventListener("submit", (e) => { e.preventDefault(); this.connect(); });
     disconnect.addEventListener("click", () => this.disconnect());
   }
 
-  connect() {
+  async connect() {
     this.close();
+    const attempt = this.attempt;
     const key = this.key();
     if (key !== this.shownKey) {
       this.shownKey = key;
       this.lastEventId = "";
       this.counts = { received: 0, reconnects: 0, resets: 0, missed: 0 };
+      if (this.ticketUrl) this.counts.tickets = 0;
       this.el.output.replaceChildren();
       this.showCounts();
     }
-    let url = this.url();
-    if (this.lastEventId !== "") {
-      url += `&${new URLSearchParams({ lastEventId: this.lastEventId })}`;
-    }
-    this.el.urlText.textContent = `EventSource ${url}`;
-    const es = new EventSource(url);
-    this.source = es;
-    let opened = false;
     setStatus(this.el.status, "connecting");
     this.connectButton.disabled = true;
     this.disconnectButton.disabled = false;
+    let url = this.url();
+    let shownUrl = url;
+    if (this.ticketUrl) {
+      let t;
+      try {
+        t = await fetchTicket(this.ticketUrl());
+      } catch (err) {
+        if (this.attempt === attempt) {
+          this.close();
+          setStatus(this.el.status, "error", `no ticket: ${err.message}`);
+        }
+        return;
+      }
+      if (this.attempt !== attempt) return; // disconnected, or connected again, meanwhile
+      this.ticketExpires = Date.parse(t.expires);
+      this.counts.tickets++;
+      this.showCounts();
+      url += `&${new URLSearchParams({ ticket: t.ticket })}`;
+      shownUrl += `&ticket=${t.ticket.slice(0, 8)}…`; // a credential: not all of it on screen
+    }
+    if (this.lastEventId !== "") {
+      const resume = `&${new URLSearchParams({ lastEventId: this.lastEventId })}`;
+      url += resume;
+      shownUrl += resume;
+    }
+    this.el.urlText.textContent = `EventSource ${shownUrl}`;
+    const es = new EventSource(url);
+    this.source = es;
+    let opened = false;
 
     const mine = (f) => (e) => { if (this.source === es) f(e); };
     es.addEventListener("open", mine(() => {
@@ -276,13 +325,30 @@ class LiveView {
         this.mark("failed", `the stream failed: ${e.data} — reconnecting`);
         setStatus(this.el.status, "reconnecting");
       } else if (es.readyState === EventSource.CLOSED) {
-        // A status other than 200, or not an event stream: no retry.
+        // A status other than 200, or not an event stream: no retry. A
+        // ticket that worked before was refused: the view gets a new one,
+        // once.
+        if (this.ticketUrl && opened) {
+          this.renew("the ticket was refused: getting a new one and resuming");
+          return;
+        }
         this.close();
         setStatus(this.el.status, "error", "closed");
+      } else if (this.ticketUrl && Date.now() >= this.ticketExpires) {
+        // The stream ended with its ticket: rather than reconnect with
+        // it, to be refused, get a new one at once.
+        this.renew("the ticket expired: getting a new one and resuming");
       } else {
         setStatus(this.el.status, "reconnecting");
       }
     }));
+  }
+
+  // renew closes the stream, whose ticket has expired or was refused, and
+  // connects with a new ticket, resuming from the last id.
+  renew(why) {
+    this.mark("ticket", why);
+    this.connect();
   }
 
   receive(e) {
@@ -321,6 +387,7 @@ class LiveView {
   }
 
   close() {
+    this.attempt++;
     if (this.source) {
       this.source.close();
       this.source = null;
@@ -341,6 +408,7 @@ function describeEvent(e) {
     const v = JSON.parse(e.data);
     if (e.type === "tick") return `tick ${v.n} at ${v.time.slice(11, 23)}`;
     if (e.type === "order") return `order ${v.order}: ${v.items} items, ${v.total}, for ${v.user}`;
+    if (e.type === "balance") return `balance ${v.n}: ${v.balance}`;
   } catch { /* not JSON: shown as it is */ }
   return `${e.type}: ${e.data}`;
 }
@@ -394,6 +462,28 @@ const liveLog = new LiveView({
     div.textContent = e.data;
     return div;
   },
+});
+
+// The private topic needs a ticket. It connects when asked to, not with
+// the page: over HTTP/1.1 a browser opens at most six connections to a
+// server, and the page's other streams take up to four.
+const livePrivate = new LiveView({
+  form: $("private-form"),
+  disconnect: $("private-disconnect"),
+  status: $("private-status"),
+  lastId: $("private-last-id"),
+  received: $("private-received"),
+  reconnects: $("private-reconnects"),
+  resets: $("private-resets"),
+  missed: $("private-missed"),
+  tickets: $("private-tickets"),
+  output: $("private-output"),
+  urlText: $("private-url"),
+  url: () => `/events?${new URLSearchParams({ topic: "private" })}`,
+  ticketUrl: () => `/events/ticket?${new URLSearchParams({ topic: "private" })}`,
+  key: () => "private",
+  names: ["balance"],
+  render: liveEvents.render,
 });
 
 liveEvents.connect();
