@@ -98,6 +98,11 @@ type Export struct {
 	// injection that CSV files have by default (see sink.CSV).
 	AllowFormulas bool
 
+	// Authorize, if not nil, decides whether the request may have the
+	// export, before the query runs; it is given Filename (the CSV
+	// name). See [Authorizer].
+	Authorize Authorizer
+
 	// Capacity bounds the rows read ahead of the client (see
 	// [sink.Writer] Capacity): the memory an export holds is about
 	// Capacity rows. Zero means DefaultExportCapacity.
@@ -147,13 +152,21 @@ func (e Export) Handler() gin.HandlerFunc {
 		case format == "" && prefersNDJSON(c.GetHeader("Accept")):
 			format = formatNDJSON
 		}
+		left, ok := e.Authorize.check(c, csvName, e.Config)
+		if !ok {
+			return
+		}
 		if format == formatNDJSON {
 			Attachment(c, ndjsonName)
-			ndjsonWriter.Stream(c, e.objects)
+			w := *ndjsonWriter
+			w.MaxDuration = cmp.Or(left, w.MaxDuration)
+			w.Stream(c, e.objects)
 			return
 		}
 		Attachment(c, csvName)
-		csvWriter.Stream(c, e.records)
+		w := *csvWriter
+		w.MaxDuration = cmp.Or(left, w.MaxDuration)
+		w.Stream(c, e.records)
 	}
 }
 

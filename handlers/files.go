@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/gin-gonic/gin"
+	"github.com/ginstream/ginstream/sink"
 )
 
 // Files serves the regular files of a directory, the way net/http's
@@ -65,6 +66,11 @@ type Files struct {
 	// The caller owns Root and closes it once the server has stopped.
 	Root *os.Root
 
+	// Authorize, if not nil, decides whether the request may have the
+	// file, given its name, before it is opened; see [Authorizer]. A file
+	// is sent whole, so until is not used.
+	Authorize Authorizer
+
 	// Attachment makes browsers download the file, under its base name,
 	// instead of displaying it (see [Attachment]).
 	Attachment bool
@@ -85,6 +91,9 @@ func (f Files) serve(c *gin.Context) {
 	var name string
 	if n := len(c.Params); n > 0 {
 		name = strings.TrimPrefix(c.Params[n-1].Value, "/")
+	}
+	if _, ok := f.Authorize.check(c, name, sink.Config{}); !ok {
+		return
 	}
 
 	file, info, err := f.open(name)
