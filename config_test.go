@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -520,4 +521,36 @@ func TestNDJSONEndRecord(t *testing.T) {
 			rep.next(t)
 		}
 	})
+}
+
+// TestAbortIsAReset: a stream aborted after its first byte reaches a raw
+// TCP client over HTTP/1.1 as a connection reset (RST), not a FIN that
+// a lax client could take for the end of the body, with or without
+// Recovery; the bytes sent before it arrive first.
+func TestAbortIsAReset(t *testing.T) {
+	for _, recovery := range []bool{false, true} {
+		w := newWriter(sink.Lines[string]{}, newReports())
+		engine := newEngine(recovery)
+		engine.GET("/fails", func(c *gin.Context) {
+			w.Stream(c, func(ctx context.Context, yield func(string) error) error {
+				if err := yield("first"); err != nil {
+					return err
+				}
+				time.Sleep(50 * time.Millisecond) // the first batch leaves alone
+				return errors.New("the disk went away")
+			})
+		})
+		_, url := serve(t, protocols[0], engine)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(patience))
+		fmt.Fprintf(conn, "GET /fails HTTP/1.1\r\nHost: x\r\n\r\n")
+		raw, err := io.ReadAll(conn)
+		conn.Close()
+		if !errors.Is(err, syscall.ECONNRESET) || !strings.HasSuffix(string(raw), "\r\n6\r\nfirst\n\r\n") {
+			t.Errorf("recovery %v: %q, then %v; want the first chunk, then a connection reset", recovery, raw, err)
+		}
+	}
 }
