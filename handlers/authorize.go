@@ -12,9 +12,9 @@ import (
 
 // An Authorizer decides, before anything is sent and before the stream
 // takes a slot of the Limit, whether a request may have the resource it
-// asks for: the topic of [Events], the file of [Files], the download name
-// of [Export]. Each of these handlers has an Authorize field of this type;
-// nil lets every request through.
+// asks for: the topic of [Events] and [LogEvents], the file of [Files],
+// the download name of [Export], the log of [Tail]. Each of these handlers
+// has an Authorize field of this type; nil lets every request through.
 //
 // An error refuses the request with the status sink.StatusOf gives the
 // error and a one-line text body, reported and logged as a failed stream

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/internal/pgtest"
 	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/sse"
 )
 
 // TestAuthorizeFilesAndExport: Files and Export ask their Authorizer with
@@ -95,5 +97,69 @@ func TestAuthorizeFilesAndExport(t *testing.T) {
 	<-asked
 	if resp.StatusCode != http.StatusOK || err == nil || len(body) == 0 {
 		t.Errorf("an export past its authorization: %d, %d bytes, %v; want 200, some rows, then a failed transfer", resp.StatusCode, len(body), err)
+	}
+}
+
+// TestAuthorizeLogs: Tail and LogEvents ask their Authorizer with the log's
+// path and topic before anything is sent; an end cuts a followed log then
+// (a failed transfer) and ends its event stream with a retry field.
+func TestAuthorizeLogs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.log")
+	if err := os.WriteFile(path, []byte("one\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hub := &sse.MemHub{}
+	defer hub.Close()
+	asked := make(chan string, 10)
+	authorize := func(c *gin.Context, resource string) (time.Time, error) {
+		asked <- resource
+		if c.Query("key") == "" {
+			return time.Time{}, sink.WithStatus(http.StatusUnauthorized, errors.New("a key is needed"))
+		}
+		return time.Now().Add(300 * time.Millisecond), nil
+	}
+	logs := &handlers.LogEvents{Path: path, Hub: hub, Topic: "applog", Authorize: authorize, Heartbeat: -1}
+	r := gin.New()
+	r.GET("/tail", handlers.Tail{Path: path, Authorize: authorize}.Handler())
+	r.GET("/events", logs.Handler())
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	defer srv.Client().CloseIdleConnections()
+
+	for _, tt := range []struct{ path, resource string }{{"/tail", path}, {"/events", "applog"}} {
+		resp, err := srv.Client().Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || string(body) != "401 Unauthorized: a key is needed\n" {
+			t.Errorf("%s without a key: %d %q; want 401 and its message", tt.path, resp.StatusCode, body)
+		}
+		if got := <-asked; got != tt.resource {
+			t.Errorf("%s: asked for %q, want %q", tt.path, got, tt.resource)
+		}
+	}
+
+	resp, err := srv.Client().Get(srv.URL + "/tail?key=k&lines=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	<-asked
+	if resp.StatusCode != http.StatusOK || string(body) != "one\ntwo\n" || err == nil {
+		t.Errorf("/tail with a key: %d %q, %v; want the lines, then a failed transfer at the end of the authorization", resp.StatusCode, body, err)
+	}
+
+	resp, err = srv.Client().Get(srv.URL + "/events?key=k&lines=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	<-asked
+	if resp.StatusCode != http.StatusOK || err != nil || !strings.Contains(string(body), "retry: ") {
+		t.Errorf("/events with a key: %d %q, %v; want a stream that ends with a retry field", resp.StatusCode, body, err)
 	}
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"sync"
@@ -60,6 +61,13 @@ type LogEvents struct {
 	// Recent is how many of the newest lines are kept for clients that
 	// start with some (see Handler). Zero means DefaultRecentLines.
 	Recent int
+
+	// Authorize, if not nil, decides whether a request may have the
+	// lines, given the hub's topic, before anything is sent; an end it
+	// gives ends the stream then with a retry field, after which
+	// EventSource reconnects and Authorize decides again. See
+	// [Authorizer].
+	Authorize Authorizer
 
 	// Retry and Heartbeat are those of sse.EventWriter: the reconnection time
 	// sent to clients, and how long a stream may be silent before a
@@ -167,7 +175,13 @@ func (l *LogEvents) Handler() gin.HandlerFunc {
 			badRequest(c, err)
 			return
 		}
-		w.StreamFrames(c, l.subscription(sse.LastEventID(c), int(n)))
+		left, ok := l.Authorize.check(c, l.topic(), l.Config)
+		if !ok {
+			return
+		}
+		ends := *w
+		ends.MaxDuration = cmp.Or(left, ends.MaxDuration)
+		ends.StreamFrames(c, l.subscription(sse.LastEventID(c), int(n)))
 	}
 }
 

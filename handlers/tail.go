@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -33,6 +34,11 @@ type Tail struct {
 	MaxLine      int
 	PollInterval time.Duration
 
+	// Authorize, if not nil, decides whether the request may follow the
+	// file, given Path, before it is opened; an end it gives cuts the
+	// stream then. See [Authorizer].
+	Authorize Authorizer
+
 	// Config holds the settings every stream shares (see sink.Config).
 	// Its HeaderTimeout lets a client that asks for ?lines=0 of a quiet
 	// file learn at once that the stream is open.
@@ -59,7 +65,13 @@ func (t Tail) Handler() gin.HandlerFunc {
 			badRequest(c, err)
 			return
 		}
-		w.Stream(c, generator.Follow(t.Path, generator.FollowOptions{
+		left, ok := t.Authorize.check(c, t.Path, t.Config)
+		if !ok {
+			return
+		}
+		follow := *w
+		follow.MaxDuration = cmp.Or(left, follow.MaxDuration)
+		follow.Stream(c, generator.Follow(t.Path, generator.FollowOptions{
 			Lines:        int(lines),
 			MaxLine:      t.MaxLine,
 			PollInterval: t.PollInterval,
