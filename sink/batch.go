@@ -2,6 +2,7 @@ package sink
 
 import (
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -82,8 +83,10 @@ func canCloseNotify(w gin.ResponseWriter) (ok bool) {
 // step waits for items, encodes as many as are waiting up to the byte
 // budget, writes them and flushes. It returns false when the stream is over.
 func (s *session[T]) step(out io.Writer) bool {
+	hot := true // items were waiting: the producers are busy
 	if s.next == len(s.batch) && len(s.buf) == 0 {
 		if s.batch, s.next = s.group.TryNext(s.batch), 0; len(s.batch) == 0 {
+			hot = false
 			s.idle()
 			var err error
 			if s.batch, err = s.group.Next(s.batch); err != nil {
@@ -96,7 +99,16 @@ func (s *session[T]) step(out io.Writer) bool {
 		if s.next == len(s.batch) {
 			// Take what arrived meanwhile, without waiting.
 			if s.batch, s.next = s.group.TryNext(s.batch), 0; len(s.batch) == 0 {
-				break
+				if !hot || len(s.buf) >= s.budget/2 {
+					break
+				}
+				// Busy producers fill the buffer faster than a write
+				// empties it: let them run once before writing a small
+				// batch, so that batches grow and writes (and wake-ups)
+				// become fewer.
+				hot = false
+				runtime.Gosched()
+				continue
 			}
 		}
 		s.encode()
