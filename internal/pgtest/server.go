@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -67,6 +68,11 @@ func Start(ctx context.Context) (*Server, error) {
 	if bin == "" {
 		bin = DefaultBinDir
 	}
+	return StartIn(ctx, bin)
+}
+
+// StartIn is [Start] with the programs in the directory bin.
+func StartIn(ctx context.Context, bin string) (*Server, error) {
 	for _, prog := range []string{"initdb", "postgres"} {
 		if _, err := os.Stat(filepath.Join(bin, prog)); err != nil {
 			return nil, fmt.Errorf("%w: %v (install PostgreSQL 15, or set PGTEST_BINDIR to the directory of its initdb and postgres)", ErrUnavailable, err)
@@ -215,6 +221,16 @@ func (s *Server) waitReady(ctx context.Context) error {
 func (s *Server) DSN() string {
 	return s.dsn(adminDatabase)
 }
+
+// URL returns DSN as a postgres:// URL, for programs that take one.
+func (s *Server) URL() string {
+	q := url.Values{"host": {s.dir}, "port": {strconv.Itoa(socketPort)}, "sslmode": {"disable"}}
+	return "postgres://" + superuser + "@/" + adminDatabase + "?" + q.Encode()
+}
+
+// PID returns the process id of the server's postmaster, the parent of
+// its backends.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // dsn returns the connection string of a database of the server.
 func (s *Server) dsn(database string) string {

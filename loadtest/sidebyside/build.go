@@ -1,25 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+
+	"github.com/ginstream/ginstream/loadtest/internal/librarybuild"
 )
 
-// libraryModule is the path of the library's module, which holds the demo
-// (./cmd/demo). This program's module requires it and replaces it with the
-// working tree's copy (../), so go list finds its directory from anywhere
-// in either module.
-const libraryModule = "github.com/ginstream/ginstream"
-
 // referenceSource is the reference server's program. Its ignore build tag
-// keeps it out of this module, which does not depend on pgx; buildReference
-// builds it in the library's module, which does.
+// keeps it out of this module; buildReference builds it in the library's
+// module, as the demo is built, so that both servers are built with the
+// same dependencies (pgx among them).
 //
 //go:embed reference/main.go
 var referenceSource []byte
@@ -28,7 +21,7 @@ var referenceSource []byte
 // builds in the library's module, with that module's dependencies, as go
 // build ./cmd/demo there would.
 func buildDemo(ctx context.Context, dir string) (string, error) {
-	return goBuild(ctx, filepath.Join(dir, "demo"), "./cmd/demo")
+	return librarybuild.Build(ctx, filepath.Join(dir, "demo"), "./cmd/demo")
 }
 
 // buildReference writes the reference server's source into dir and builds
@@ -39,41 +32,5 @@ func buildReference(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	// A file named on the command line is built whatever its build tags.
-	return goBuild(ctx, filepath.Join(dir, "reference"), src)
-}
-
-// goBuild runs go build -o out target in the library's module.
-func goBuild(ctx context.Context, out, target string) (string, error) {
-	root, err := moduleDir(ctx, libraryModule)
-	if err != nil {
-		return "", err
-	}
-	bin, err := filepath.Abs(out)
-	if err != nil {
-		return "", err
-	}
-	args := []string{"build", "-o", bin, target}
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go %s (in %s): %w\n%s", strings.Join(args, " "), root, err, out)
-	}
-	return bin, nil
-}
-
-// moduleDir returns the directory of the module path in the build list of
-// the module the current directory is in.
-func moduleDir(ctx context.Context, path string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", path)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go list -m %s (run sidebyside from its module, loadtest/, or the library's): %w\n%s", path, err, &stderr)
-	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		return "", fmt.Errorf("go list -m %s: no directory (is the module downloaded?)", path)
-	}
-	return dir, nil
+	return librarybuild.Build(ctx, filepath.Join(dir, "reference"), src)
 }

@@ -9,12 +9,3 @@ import "syscall"
 func childAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
-
-// pgAttr returns a function giving the process attributes of initdb and
-// postgres: run as cred (nil for the current user), and shut down at once
-// (SIGQUIT, PostgreSQL's immediate shutdown) if this process dies.
-func pgAttr(cred *syscall.Credential) (func() *syscall.SysProcAttr, error) {
-	return func() *syscall.SysProcAttr {
-		return &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
-	}, nil
-}

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"fmt"
-	"runtime"
 	"syscall"
 )
 
@@ -12,8 +10,3 @@ import (
 // process if it is killed. (The measurements read Linux's /proc, and fail
 // anyway.)
 func childAttr() *syscall.SysProcAttr { return nil }
-
-// pgAttr reports that the export's cluster runs on Linux only.
-func pgAttr(*syscall.Credential) (func() *syscall.SysProcAttr, error) {
-	return nil, fmt.Errorf("%w: the export's cluster runs on Linux only, not %s", errNoPostgres, runtime.GOOS)
-}

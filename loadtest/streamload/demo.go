@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/librarybuild"
 )
 
 // Bounds on the demo child's lifetime.
@@ -28,50 +30,10 @@ const (
 	demoStopTimeout = 30 * time.Second
 )
 
-// libraryModule is the path of the library's module, which holds the demo
-// (./cmd/demo). This program's module requires it and replaces it with the
-// working tree's copy (../), so go list finds its directory from anywhere
-// in either module.
-const libraryModule = "github.com/ginstream/ginstream"
-
 // buildDemo builds the demo into dir, with the extra go build flags given
-// (such as -race), and returns the binary's path. It builds in the
-// library's module, with that module's dependencies, as go build
-// ./cmd/demo there would.
+// (such as -race), and returns the binary's path.
 func buildDemo(ctx context.Context, dir string, buildFlags ...string) (string, error) {
-	root, err := moduleDir(ctx, libraryModule)
-	if err != nil {
-		return "", err
-	}
-	bin, err := filepath.Abs(filepath.Join(dir, "demo"))
-	if err != nil {
-		return "", err
-	}
-	args := append([]string{"build", "-o", bin}, buildFlags...)
-	args = append(args, "./cmd/demo")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go %s (in %s): %w\n%s", strings.Join(args, " "), root, err, out)
-	}
-	return bin, nil
-}
-
-// moduleDir returns the directory of the module path in the build list of
-// the module the current directory is in.
-func moduleDir(ctx context.Context, path string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", path)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go list -m %s (run streamload from its module, loadtest/, or the library's): %w\n%s", path, err, &stderr)
-	}
-	dir := strings.TrimSpace(string(out))
-	if dir == "" {
-		return "", fmt.Errorf("go list -m %s: no directory (is the module downloaded?)", path)
-	}
-	return dir, nil
+	return librarybuild.Build(ctx, filepath.Join(dir, "demo"), "./cmd/demo", buildFlags...)
 }
 
 // demoProcess is the demo server running as a child process, owned by the
