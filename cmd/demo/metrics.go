@@ -15,7 +15,7 @@ import (
 // streams' collector, the process's and the Go runtime's, in the
 // Prometheus text format (or another format the scraper asks for).
 //
-// cmd/streamload reads go_goroutines and go_memstats_heap_inuse_bytes, of
+// loadtest/streamload reads go_goroutines and go_memstats_heap_inuse_bytes, of
 // the Go collector's defaults, and go_gc_heap_live_bytes, the live heap
 // (runtime/metrics' /gc/heap/live:bytes), which the Go collector exports
 // only when asked.
