@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -75,14 +76,11 @@ func (e Events) Handler() gin.HandlerFunc {
 			topic = topics[0]
 		}
 		left, ok := e.Authorize.check(c, topic, e.Config)
-		switch {
-		case !ok:
-		case left == 0:
-			w.Subscribe(c, e.Hub, topic)
-		default:
-			ends := *w
-			ends.MaxDuration = left
-			ends.Subscribe(c, e.Hub, topic)
+		if !ok {
+			return
 		}
+		ends := *w
+		ends.MaxDuration = cmp.Or(left, ends.MaxDuration)
+		ends.Subscribe(c, e.Hub, topic)
 	}
 }
