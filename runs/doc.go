@@ -1,0 +1,46 @@
+// Package runs keeps producers running after the request that started them
+// has ended, so that any number of clients can watch them, resume after a
+// reload and cancel them: a long report being written, a job's log, a
+// language model's reply arriving word by word.
+//
+// A run is a producer (a generator.Func of sse.Event) started by a Manager
+// and owned by the server, not by a request. Its events are published, in
+// order and with ids, to a topic of an sse.Hub (an sse.MemHub of the
+// Manager's own by default, a natshub.Hub to share runs among instances),
+// and its state (running, completed, failed, cancelled, its latest
+// progress) is kept in a Store. A client attaches to a run as Server-Sent
+// Events, resuming after its Last-Event-ID, or as NDJSON, resuming after
+// ?from=ID; a late client gets every event from the first. Every attached
+// stream ends with one final sse.EventEnd event whose data is the run's
+// Info as JSON, saying how the run ended, so that a browser's EventSource
+// stops reconnecting and no client takes a cut connection for the end.
+//
+//	m := &runs.Manager{}
+//	defer m.Close()
+//	info, created, err := m.Start(runs.Spec{Kind: "count", IdempotencyKey: key}, producer)
+//	…
+//	r.GET("/runs/:id", func(c *gin.Context) { m.Attach(c, c.Param("id")) })
+//
+// Package handlers' Runs serves the usual routes: POST to start (201 with
+// Location, the same Location again for a repeated Idempotency-Key), GET to
+// attach, DELETE to cancel.
+//
+// # Bounds
+//
+// A Manager bounds the runs running at once (MaxRunning, and MaxPerClient
+// per client key: 429 with Retry-After over them), the events kept per run
+// (MaxItems: a run that publishes more fails), the longest a run may run
+// (MaxDuration: it fails then) and how long an ended run stays attachable
+// (Retention: after it, ErrGone, a 410).
+//
+// # Lifetime
+//
+// A run's producer runs on a goroutine the Manager owns, with a context
+// that ends when the run is cancelled, reaches MaxDuration or the Manager
+// is closed. Close cancels every run, publishes their final events and
+// waits for their producers to return. With a Store shared by several
+// instances, the instance that runs a run renews its lease every Lease/3; a
+// client attached on another instance to a run whose lease has lapsed (its
+// instance died) is sent a final event of state failed, at most about
+// Lease after the instance stopped.
+package runs
