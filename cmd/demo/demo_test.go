@@ -766,7 +766,7 @@ func TestDemoConfig(t *testing.T) {
 			want: with(func(c *config) { c.nats, c.publish = "embedded", false })},
 		{name: "not a NATS URL", args: []string{"-nats", "localhost:4222"}, err: errUsage},
 		{name: "run bounds", args: []string{"-max-runs", "3", "-run-retention", "30s"},
-			want: with(func(c *config) { c.maxRuns, c.runRetention = 3, 30 * time.Second })},
+			want: with(func(c *config) { c.maxRuns, c.runRetention = 3, 30*time.Second })},
 		{name: "no runs", args: []string{"-max-runs", "0"}, err: errUsage},
 		{name: "zero run retention", args: []string{"-run-retention", "0s"}, err: errUsage},
 		{name: "help", args: []string{"-h"}, err: flag.ErrHelp},
