@@ -89,6 +89,11 @@ func TestBrowserRuns(t *testing.T) {
 
 		tab, cancel := chromedp.NewContext(ctx)
 		defer cancel()
+		// The tab lives as long as the context of its first action: do's
+		// would close it when it returns.
+		if err := chromedp.Do(tab); err != nil {
+			t.Fatalf("opening a second tab: %v", err)
+		}
 		do(t, tab, "opening the run in a second tab", chromedp.Navigate(d.url+"/#run="+id), chromedp.WaitVisible(chromedp.ID("runs-text")))
 		second := waitRunPanel(t, tab, "the ended run shown in the second tab", func(p runPanel) bool { return p.State == string(runs.Completed) })
 		if second.Text != want {
