@@ -14,9 +14,10 @@
 // The suite checks that Create and Get round-trip every field of a
 // runs.Record (times compared with Equal, so a store may keep them as
 // JSON), for ids of any bytes; ErrIDTaken for an id in use; that an
-// idempotency key already used returns the existing record, also when
-// many callers race with the same key (exactly one creates, every other
-// gets its record, and no other record is left); ErrNotFound from Get and
+// idempotency key already used returns the existing record (also to a
+// request repeated with the same id and key, rather than ErrIDTaken, and
+// when many callers race with the same key: exactly one creates, every
+// other gets its record, and no other record is left); ErrNotFound from Get and
 // Update; that Update is atomic under concurrency and stores nothing when
 // its change fails; and that Forget removes the runs ended before its time,
 // with their idempotency keys, and keeps the others.
