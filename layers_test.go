@@ -18,7 +18,8 @@ var layers = map[string][]string{
 	"sse/hubtest":   {"sse", "sink", "generator"},
 	"streammetrics": {"sink", "generator"},
 	"ticket":        {},
-	"handlers":      {"sse", "sink", "generator"},
+	"runs":          {"sse", "sink", "generator"},
+	"handlers":      {"runs", "sse", "sink", "generator"},
 }
 
 // TestLayers fails if a library package imports a ginstream package that
