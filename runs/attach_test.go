@@ -14,11 +14,8 @@ import (
 func TestAttachResume(t *testing.T) {
 	for _, f := range formats {
 		t.Run(string(f), func(t *testing.T) {
-			m := newManager(t, &runs.Manager{})
-			base, client := serve(t, m)
-			run := make(feed)
-			info := start(t, m, runs.Spec{Kind: "feed"}, run.produce)
-			url := base + "/runs/" + info.ID
+			m := &runs.Manager{}
+			run, info, url, client := running(t, m)
 
 			s := attach(t, client, url, f, "")
 			run.send(items("item", 1, 3)...)
@@ -49,11 +46,7 @@ func TestAttachResume(t *testing.T) {
 // TestTwoClients: clients attached at once, as SSE and as NDJSON, receive
 // the same events, with the same ids, and the same end.
 func TestTwoClients(t *testing.T) {
-	m := newManager(t, &runs.Manager{})
-	base, client := serve(t, m)
-	run := make(feed)
-	info := start(t, m, runs.Spec{}, run.produce)
-	url := base + "/runs/" + info.ID
+	run, _, url, client := running(t, &runs.Manager{})
 	a := attach(t, client, url, asSSE, "")
 	b := attach(t, client, url, asNDJSON, "")
 	run.send(items("item", 1, 5)...)
@@ -73,14 +66,12 @@ func TestTwoClients(t *testing.T) {
 func TestLateClient(t *testing.T) {
 	for _, f := range formats {
 		t.Run(string(f), func(t *testing.T) {
-			m := newManager(t, &runs.Manager{})
-			base, client := serve(t, m)
-			run := make(feed)
-			info := start(t, m, runs.Spec{}, run.produce)
+			m := &runs.Manager{}
+			run, info, url, client := running(t, m)
 			run.send(items("item", 1, 4)...)
 			close(run)
 			waitState(t, m, info.ID, runs.Completed)
-			s := attach(t, client, base+"/runs/"+info.ID, f, "")
+			s := attach(t, client, url, f, "")
 			if got, want := data(s.events(t, 4)), []string{"item-1", "item-2", "item-3", "item-4"}; !slices.Equal(got, want) {
 				t.Errorf("late client received %q, want %q", got, want)
 			}
@@ -89,7 +80,7 @@ func TestLateClient(t *testing.T) {
 				t.Errorf("end %+v, want completed", end)
 			}
 			// Resuming after the end event gets the end event again.
-			last := attach(t, client, base+"/runs/"+info.ID, f, s.lastID)
+			last := attach(t, client, url, f, s.lastID)
 			if again := last.end(t); !reflect.DeepEqual(again, end) {
 				t.Errorf("end again %+v, want %+v", again, end)
 			}
@@ -102,12 +93,10 @@ func TestLateClient(t *testing.T) {
 func TestProgress(t *testing.T) {
 	for _, f := range formats {
 		t.Run(string(f), func(t *testing.T) {
-			m := newManager(t, &runs.Manager{})
-			base, client := serve(t, m)
-			run := make(feed)
-			info := start(t, m, runs.Spec{}, run.produce)
+			m := &runs.Manager{}
+			run, info, url, client := running(t, m)
 			run.send(runs.ProgressEvent(1, 10), items("item", 1, 1)[0], runs.ProgressEvent(2, 10))
-			s := attach(t, client, base+"/runs/"+info.ID, f, "")
+			s := attach(t, client, url, f, "")
 			got := s.events(t, 4)
 			if first := got[0]; first.ID != "" || first.Event != runs.EventProgress || first.Data != `{"done":2,"total":10}` {
 				t.Errorf("first event %+v, want the latest progress without an id", first)

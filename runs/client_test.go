@@ -301,3 +301,13 @@ func waitState(t *testing.T, m *runs.Manager, id string, state runs.State) runs.
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// running serves m on loopback and starts a run of a feed on it, and
+// returns the feed, the run, its URL and the server's client.
+func running(t *testing.T, m *runs.Manager) (feed, runs.Info, string, *http.Client) {
+	t.Helper()
+	base, client := serve(t, newManager(t, m))
+	run := make(feed)
+	info := start(t, m, runs.Spec{Kind: "feed"}, run.produce)
+	return run, info, base + "/runs/" + info.ID, client
+}

@@ -14,11 +14,8 @@ import (
 // TestCancel: Cancel ends the run at once, even a producer that has yet to
 // notice, and every attached client gets the end event, cancelled.
 func TestCancel(t *testing.T) {
-	m := newManager(t, &runs.Manager{})
-	base, client := serve(t, m)
-	run := make(feed)
-	info := start(t, m, runs.Spec{}, run.produce)
-	url := base + "/runs/" + info.ID
+	m := &runs.Manager{}
+	run, info, url, client := running(t, m)
 	clients := []*stream{attach(t, client, url, asSSE, ""), attach(t, client, url, asNDJSON, "")}
 	run.send(items("item", 1, 2)...)
 	for _, s := range clients {
@@ -48,7 +45,8 @@ func TestClose(t *testing.T) {
 	for range 3 {
 		info := start(t, m, runs.Spec{}, make(feed).produce)
 		ids = append(ids, info.ID)
-		clients = append(clients, attach(t, client, base+"/runs/"+info.ID, asSSE, ""), attach(t, client, base+"/runs/"+info.ID, asNDJSON, ""))
+		url := base + "/runs/" + info.ID
+		clients = append(clients, attach(t, client, url, asSSE, ""), attach(t, client, url, asNDJSON, ""))
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
