@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ginstream/ginstream/runs"
 )
@@ -96,6 +97,11 @@ func TestProgress(t *testing.T) {
 			m := &runs.Manager{}
 			run, info, url, client := running(t, m)
 			run.send(runs.ProgressEvent(1, 10), items("item", 1, 1)[0], runs.ProgressEvent(2, 10))
+			for deadline := time.Now().Add(patience); ; time.Sleep(time.Millisecond) { // published
+				if now, _ := m.Get(t.Context(), info.ID); now.Progress != nil && now.Progress.Done == 2 || time.Now().After(deadline) {
+					break
+				}
+			}
 			s := attach(t, client, url, f, "")
 			got := s.events(t, 4)
 			if first := got[0]; first.ID != "" || first.Event != runs.EventProgress || first.Data != `{"done":2,"total":10}` {

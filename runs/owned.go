@@ -82,13 +82,15 @@ func (r *run) record() Record {
 func (r *run) snapshot() Info { return r.record().Info }
 
 // close stops the run's events and returns its Info as it ends: in state,
-// with msg, at now.
+// with msg, at now. The run is seen running until setEnd, once the Store
+// has decided how it ended.
 func (r *run) close(state State, msg string, now time.Time) Info {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished = true
-	r.info.State, r.info.Message, r.info.Ended = state, msg, now
-	return clone(Record{Info: r.info}).Info
+	info := clone(Record{Info: r.info}).Info
+	info.State, info.Message, info.Ended = state, msg, now
+	return info
 }
 
 // setEnd records how the run ended, and the end event that says so (the
