@@ -11,14 +11,17 @@ import (
 // (docs/ARCHITECTURE.md): data flows handlers → sse → sink → generator,
 // never back up.
 var layers = map[string][]string{
-	"generator":     {},
-	"sink":          {"generator"},
-	"sse":           {"sink", "generator", "sse/internal/topiclog"},
-	"sse/natshub":   {"sse", "sink", "generator", "sse/internal/topiclog"},
-	"sse/hubtest":   {"sse", "sink", "generator"},
-	"streammetrics": {"sink", "generator"},
-	"ticket":        {},
-	"handlers":      {"sse", "sink", "generator"},
+	"generator":      {},
+	"sink":           {"generator"},
+	"sse":            {"sink", "generator", "sse/internal/topiclog"},
+	"sse/natshub":    {"sse", "sink", "generator", "sse/internal/topiclog", "internal/natsname"},
+	"sse/hubtest":    {"sse", "sink", "generator"},
+	"runs":           {"sse", "sink", "generator"},
+	"runs/natsruns":  {"runs", "sse/natshub", "sink", "internal/natsname"},
+	"runs/storetest": {"runs"},
+	"streammetrics":  {"sink", "generator"},
+	"ticket":         {},
+	"handlers":       {"runs", "sse", "sink", "generator"},
 }
 
 // TestLayers fails if a library package imports a ginstream package that

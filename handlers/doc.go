@@ -2,7 +2,8 @@
 // exists for: files and downloads ([Files], [Attachment]), CSV and NDJSON
 // exports from a database cursor ([Export]), live numbers ([Numbers]),
 // following a log file ([Tail]), proxying an upstream response ([Proxy]),
-// and live events and logs as Server-Sent Events ([Events], [LogEvents]).
+// live events and logs as Server-Sent Events ([Events], [LogEvents]), and
+// runs that outlive the request that started them ([Runs]).
 // Each is built on packages generator, sink and sse, and each is also a
 // short worked example of them.
 //

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/runs"
 	"github.com/ginstream/ginstream/sse"
 )
 
@@ -37,6 +38,9 @@ func TestHandlerSetUpMistakes(t *testing.T) {
 		{"Tail without Path", handlers.Tail{}.Handler, "handlers: Tail.Path is empty"},
 		{"Tail", handlers.Tail{Path: "app.log"}.Handler, ""},
 		{"Numbers, whose zero value is ready", handlers.Numbers{}.Handler, ""},
+		{"Runs without Manager", handlers.Runs{Kinds: map[string]handlers.RunKind{"k": nil}}.Handler, "handlers: Runs.Manager is nil"},
+		{"Runs without Kinds", handlers.Runs{Manager: &runs.Manager{}}.Handler, "handlers: Runs.Kinds is empty"},
+		{"Runs", handlers.Runs{Manager: &runs.Manager{}, Kinds: map[string]handlers.RunKind{"k": nil}}.Handler, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,13 +25,25 @@
 // Location, the same Location again for a repeated Idempotency-Key), GET to
 // attach, DELETE to cancel.
 //
+// An NDJSON stream has one line per event, {"id":"…","event":"…","data":"…"}:
+// "id" is missing from the progress sent first, "event" for an unnamed
+// event ("message"). Its last line is the end event; a stream without it
+// was cut, and its client resumes with ?from= the last id it received.
+//
+// A client that falls behind the run is not dropped: with the Manager's
+// own hub it may fall behind by the whole run, which is kept anyway (a
+// subscriber is only a position in it), and a client that stops reading is
+// ended by the stall timeout (sink.Config.StallTimeout), after which it
+// resumes. An event stream resumes by itself; an NDJSON client must.
+//
 // # Bounds
 //
 // A Manager bounds the runs running at once (MaxRunning, and MaxPerClient
 // per client key: 429 with Retry-After over them), the events kept per run
 // (MaxItems: a run that publishes more fails), the longest a run may run
 // (MaxDuration: it fails then) and how long an ended run stays attachable
-// (Retention: after it, ErrGone, a 410).
+// (Retention: after it, ErrGone, a 410, for another Retention but at least
+// an hour; then the run is forgotten, a 404).
 //
 // # Lifetime
 //
@@ -41,6 +53,18 @@
 // waits for their producers to return. With a Store shared by several
 // instances, the instance that runs a run renews its lease every Lease/3; a
 // client attached on another instance to a run whose lease has lapsed (its
-// instance died) is sent a final event of state failed, at most about
-// Lease after the instance stopped.
+// instance died) is sent a final event of state failed (ErrLeaseLost),
+// Lease to Lease+Lease/3 after the instance's last renewal. Cancel on
+// another instance asks the owner through the Store, and the owner
+// cancels at its next renewal.
+//
+// # Files
+//
+// manager.go holds the Manager, its settings, Get and Close; start.go how
+// a run starts, runs and ends (Start, its bounds, the end event); owned.go
+// what an instance knows of its own runs and how their events are
+// published; progress.go the progress events; attach.go how a client
+// attaches, resumes, and watches a run of another instance; ndjson.go the
+// NDJSON form; lease.go leases and the forgetting of old runs; cancel.go
+// Cancel; memstore.go MemStore.
 package runs

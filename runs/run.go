@@ -50,8 +50,8 @@ type Spec struct {
 	// Kind is a label of the caller's, reported in Info.
 	Kind string
 	// IdempotencyKey, if not empty, makes Start return the run started
-	// with the same key (within Retention of its end) instead of starting
-	// another.
+	// with the same key, for as long as that run's record is kept (see
+	// Manager.Retention), instead of starting another.
 	IdempotencyKey string
 	// Client names the client, for MaxPerClient; empty counts against no
 	// client's share.

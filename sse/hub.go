@@ -72,7 +72,10 @@ const (
 	EventError = "error"
 	// EventEnd ends a stream whose producers finished, so that a client
 	// can tell a complete stream from a cut one, and a page can close its
-	// EventSource instead of reconnecting. Its data is "completed".
+	// EventSource instead of reconnecting. Its data is "completed" when
+	// [EventWriter] sends it; a producer may yield an EventEnd of its own,
+	// with data that says more (package runs sends the run's final state),
+	// and the EventWriter then sends no other.
 	EventEnd = "end"
 	// EventShutdown ends a stream when the hub is closed, for instance
 	// because the server is shutting down. It carries a retry field that

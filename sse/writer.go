@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -39,7 +40,10 @@ const (
 // of these ways:
 //
 //   - the producers finish: an [EventEnd] event, and the response ends
-//     (a page closes its EventSource on it, or it reconnects);
+//     (a page closes its EventSource on it, or it reconnects); a producer
+//     that yields a frame named EventEnd itself (with data of its own,
+//     such as how a job ended) has told the client, and the stream then
+//     ends without a second one;
 //   - the hub is closed ([ErrHubClosed]): an [EventShutdown] event with a
 //     retry field (Retry plus up to half of it at random, so that clients
 //     do not all come back at once), and the response ends; the client
@@ -142,8 +146,8 @@ func (w *EventWriter) retry() time.Duration {
 
 // producer wraps the producers in one that opens the stream, sends
 // heartbeats and ends a stream with an end event when the producers finish
-// and with a shutdown event when the hub closes.
-// How a failure is told is the encoder's epilogue.
+// (unless one of them sent its own) and with a shutdown event when the hub
+// closes. How a failure is told is the encoder's epilogue.
 func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[Frame]) generator.Func[Frame] {
 	interval := w.Heartbeat
 	if interval == 0 {
@@ -163,8 +167,16 @@ func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[F
 			defer hb.stop()
 			send = hb.send
 		}
-		err := run.Call(ctx, send)
+		var ended atomic.Bool // a producer yielded an EventEnd of its own
+		err := run.Call(ctx, func(f Frame) error {
+			if f.Event().Name == EventEnd {
+				ended.Store(true)
+			}
+			return send(f)
+		})
 		switch {
+		case err == nil && ended.Load():
+			return nil
 		case err == nil:
 			return send(endFrame)
 		case errors.Is(err, ErrHubClosed) && ctx.Err() == nil:

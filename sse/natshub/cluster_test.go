@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ginstream/ginstream/internal/natstest"
 	"github.com/ginstream/ginstream/sse"
 	"github.com/ginstream/ginstream/sse/natshub"
 )
@@ -130,11 +131,11 @@ func id(t *testing.T, e sse.Event) uint64 {
 // instance from an id it received from another; and the first ids of a
 // topic are above any of a stream made earlier (microseconds since 1970).
 func TestHubInstances(t *testing.T) {
-	ns := startNATS(t)
+	ns := natstest.Start(t)
 	prefix := newPrefix()
 	hubs := make([]*natshub.Hub, 3)
 	for i := range hubs {
-		hubs[i] = &natshub.Hub{JetStream: ns.connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
+		hubs[i] = &natshub.Hub{JetStream: ns.Connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
 		t.Cleanup(func() { hubs[i].Close() })
 	}
 	before := time.Now().UnixMicro()
@@ -161,7 +162,7 @@ func TestHubInstances(t *testing.T) {
 	// A client of instance 0 that received up to event 10 resumes on
 	// instance 2 (which has a copy already) and on a fresh instance
 	// (which reads the stream first).
-	fresh := &natshub.Hub{JetStream: ns.connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
+	fresh := &natshub.Hub{JetStream: ns.Connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
 	t.Cleanup(func() { fresh.Close() })
 	for name, h := range map[string]*natshub.Hub{"running": hubs[2], "fresh": fresh} {
 		r := record(t, h, "news", want[9].ID)
@@ -175,8 +176,8 @@ func TestHubInstances(t *testing.T) {
 // deleted and made again (or lost with a NATS server's memory) gets a
 // too-old reset from the new stream, never the wrong events.
 func TestHubResetAcrossEpochs(t *testing.T) {
-	ns := startNATS(t)
-	js := ns.connect(t)
+	ns := natstest.Start(t)
+	js := ns.Connect(t)
 	h := &natshub.Hub{JetStream: js, Prefix: newPrefix(), Storage: jetstream.MemoryStorage}
 	t.Cleanup(func() { h.Close() })
 	old := publishN(t, h, "news", "old", 3)
@@ -200,8 +201,8 @@ func TestHubResetAcrossEpochs(t *testing.T) {
 // stream's MaxAge removes it, and a client resuming from before it gets a
 // too-old reset.
 func TestHubReplayAge(t *testing.T) {
-	ns := startNATS(t)
-	js := ns.connect(t)
+	ns := natstest.Start(t)
+	js := ns.Connect(t)
 	h := &natshub.Hub{JetStream: js, Prefix: newPrefix(), Storage: jetstream.MemoryStorage, ReplayAge: 200 * time.Millisecond}
 	t.Cleanup(func() { h.Close() })
 	events := publishN(t, h, "news", "e", 3)
@@ -243,14 +244,14 @@ func TestHubReplayAge(t *testing.T) {
 // back (same store), the client reconnects, publishing and subscribing
 // work again, and a client resumes from its last id with nothing missed.
 func TestHubBrokerOutage(t *testing.T) {
-	ns := startNATS(t)
-	h := &natshub.Hub{JetStream: ns.connect(t), Prefix: newPrefix()} // file storage: it survives the restart
+	ns := natstest.Start(t)
+	h := &natshub.Hub{JetStream: ns.Connect(t), Prefix: newPrefix()} // file storage: it survives the restart
 	t.Cleanup(func() { h.Close() })
 	before := publishN(t, h, "news", "before", 3)
 	r := record(t, h, "news", before[0].ID)
 	r.waitForID(t, before[2].ID)
 
-	ns.stop()
+	ns.Stop()
 	err := r.end(t)
 	if !errors.Is(err, natshub.ErrUnavailable) {
 		t.Fatalf("the subscription ended with %v, want ErrUnavailable", err)
@@ -263,7 +264,7 @@ func TestHubBrokerOutage(t *testing.T) {
 		t.Fatalf("Subscribe while NATS is down: %v, want ErrUnavailable", err)
 	}
 
-	ns.start()
+	ns.Start()
 	var after []sse.Event
 	deadline := time.Now().Add(patience)
 	for len(after) == 0 {
@@ -293,10 +294,10 @@ func TestHubBrokerOutage(t *testing.T) {
 // published through the hub before it, even if it has not come back from
 // the stream yet, then ends them with ErrClosed; other instances go on.
 func TestHubCloseDrains(t *testing.T) {
-	ns := startNATS(t)
+	ns := natstest.Start(t)
 	prefix := newPrefix()
-	a := &natshub.Hub{JetStream: ns.connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
-	b := &natshub.Hub{JetStream: ns.connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
+	a := &natshub.Hub{JetStream: ns.Connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
+	b := &natshub.Hub{JetStream: ns.Connect(t), Prefix: prefix, Storage: jetstream.MemoryStorage}
 	t.Cleanup(func() { b.Close() })
 	start := publishN(t, a, "news", "start", 1)
 	ra, rb := record(t, a, "news", start[0].ID), record(t, b, "news", start[0].ID)
@@ -318,8 +319,8 @@ func TestHubCloseDrains(t *testing.T) {
 
 // TestHubSubscribers counts the subscriptions of an instance.
 func TestHubSubscribers(t *testing.T) {
-	ns := startNATS(t)
-	h := &natshub.Hub{JetStream: ns.connect(t), Prefix: newPrefix(), Storage: jetstream.MemoryStorage}
+	ns := natstest.Start(t)
+	h := &natshub.Hub{JetStream: ns.Connect(t), Prefix: newPrefix(), Storage: jetstream.MemoryStorage}
 	t.Cleanup(func() { h.Close() })
 	start := publishN(t, h, "news", "start", 1)
 	r1, r2 := record(t, h, "news", start[0].ID), record(t, h, "news", start[0].ID)

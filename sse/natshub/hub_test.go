@@ -5,6 +5,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ginstream/ginstream/internal/natstest"
 	"github.com/ginstream/ginstream/sse"
 	"github.com/ginstream/ginstream/sse/hubtest"
 	"github.com/ginstream/ginstream/sse/natshub"
@@ -13,8 +14,8 @@ import (
 // TestHub runs the conformance suite that every Hub passes, each hub with
 // streams of its own on one embedded server.
 func TestHub(t *testing.T) {
-	ns := startNATS(t)
-	js := ns.connect(t)
+	ns := natstest.Start(t)
+	js := ns.Connect(t)
 	hubtest.Run(t, func(t *testing.T, o hubtest.Options) sse.Hub {
 		return &natshub.Hub{
 			JetStream: js, Prefix: newPrefix(), Storage: jetstream.MemoryStorage,

@@ -3,7 +3,8 @@ package natshub
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/ginstream/ginstream/internal/natsname"
 )
 
 // maxNameLen is the longest stream name JetStream accepts.
@@ -20,25 +21,11 @@ type names struct {
 	subject string // its only subject: Prefix.escaped
 }
 
-// topicNames returns the stream and subject of a topic. The escaped form of
-// a topic keeps ASCII letters and digits and writes every other byte as '_'
-// and two upper-case hex digits; the empty topic is "_". So distinct topics
-// get distinct names, which are valid stream names and subject tokens.
+// topicNames returns the stream and subject of a topic, with the topic
+// escaped by natsname.Escape: distinct topics get distinct names, which
+// are valid stream names and subject tokens.
 func topicNames(prefix, topic string) (names, error) {
-	var b strings.Builder
-	b.Grow(len(topic))
-	for i := 0; i < len(topic); i++ {
-		c := topic[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "_%02X", c)
-	}
-	esc := b.String()
-	if esc == "" {
-		esc = "_"
-	}
+	esc := natsname.Escape(topic)
 	n := names{stream: prefix + "_" + esc, subject: prefix + "." + esc}
 	if len(n.stream) > maxNameLen {
 		return names{}, fmt.Errorf("%w: %q", ErrTopicName, shorten(topic))

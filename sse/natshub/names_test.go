@@ -2,7 +2,6 @@ package natshub
 
 import (
 	"errors"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +10,13 @@ import (
 )
 
 func TestTopicNames(t *testing.T) {
+	// The escaping itself is internal/natsname's, tested there.
 	tests := []struct {
 		topic, stream, subject string
 	}{
 		{"ticks", "SSE_ticks", "SSE.ticks"},
-		{"Orders2", "SSE_Orders2", "SSE.Orders2"},
 		{"", "SSE__", "SSE._"},
-		{"a.b", "SSE_a_2Eb", "SSE.a_2Eb"},
-		{"a_2Eb", "SSE_a_5F2Eb", "SSE.a_5F2Eb"},
 		{"user/42 *>", "SSE_user_2F42_20_2A_3E", "SSE.user_2F42_20_2A_3E"},
-		{"é", "SSE__C3_A9", "SSE._C3_A9"},
 	}
 	for _, tt := range tests {
 		n, err := topicNames("SSE", tt.topic)
@@ -39,31 +35,6 @@ func TestTopicNames(t *testing.T) {
 			t.Errorf("validPrefix(%q) = %v, want %v", p, !want, want)
 		}
 	}
-}
-
-// validName matches what JetStream accepts as a stream name and what a
-// subject token may be: no whitespace, '.', '*', '>', path separators or
-// control characters (here, stricter: letters, digits and '_').
-var validName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-
-// FuzzTopicNames checks that distinct topics get distinct, valid names.
-func FuzzTopicNames(f *testing.F) {
-	f.Add("ticks", "tick")
-	f.Add("a.b", "a_2Eb")
-	f.Add("", "_")
-	f.Fuzz(func(t *testing.T, a, b string) {
-		na, errA := topicNames("SSE", a)
-		nb, errB := topicNames("SSE", b)
-		if errA != nil || errB != nil {
-			return // too long
-		}
-		if !validName.MatchString(strings.TrimPrefix(na.stream, "SSE_")) || na.subject != "SSE."+strings.TrimPrefix(na.stream, "SSE_") {
-			t.Fatalf("topic %q: names %+v", a, na)
-		}
-		if (a == b) != (na == nb) {
-			t.Fatalf("topics %q and %q: names %+v and %+v", a, b, na, nb)
-		}
-	})
 }
 
 // FuzzMessage checks that an event survives its trip through a message
