@@ -12,15 +12,6 @@ import (
 	"github.com/ginstream/ginstream/runs"
 )
 
-// needSharedRunStore skips t until the demo's runs share their records
-// among instances (openRunStore on runs/natsruns).
-func needSharedRunStore(t *testing.T) {
-	t.Helper()
-	if !runStoreShared {
-		t.Skip("the runs' records are not shared among instances yet: openRunStore waits for runs/natsruns")
-	}
-}
-
 // TestRunsCluster runs two demo instances on one NATS server:
 //
 //   - a run started on A is attached on B, from its first event; the
@@ -30,7 +21,6 @@ func needSharedRunStore(t *testing.T) {
 //     attached on A gets the cancelled end;
 //   - an Idempotency-Key used on A and again on B gives the same run.
 func TestRunsCluster(t *testing.T) {
-	needSharedRunStore(t)
 	ns := startTestNATS(t)
 	args := []string{"-users", "10", "-publish=false", "-nats", ns.url()}
 	a := startDemo(t, t.TempDir(), nil, args...)
@@ -82,7 +72,6 @@ func TestRunsCluster(t *testing.T) {
 // cannot say goodbye) in the middle of a run that a client watches on B:
 // the client gets a failed end within the Manager's lease, and a margin.
 func TestRunsClusterLease(t *testing.T) {
-	needSharedRunStore(t)
 	ns := startTestNATS(t)
 	args := []string{"-users", "10", "-publish=false", "-nats", ns.url()}
 	a := startDemoProcess(t, append(args, "-data", t.TempDir())...)

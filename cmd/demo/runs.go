@@ -62,7 +62,8 @@ const runTopicMargin = 16
 // attached streams are configured by events. Without -nats (js nil) the
 // Manager keeps runs in memory; with it, its hub is a natshub.Hub of its
 // own that keeps a run's events as long as the Manager may need them, and
-// its store is shared by every instance (see openRunStore).
+// its store a natsruns.Store, both shared by every instance (see
+// openRunStore).
 func openRuns(ctx context.Context, cfg config, js jetstream.JetStream, events sse.EventWriter, logger *slog.Logger) (*runs.Manager, func(), error) {
 	m := &runs.Manager{
 		MaxRunning:  cfg.maxRuns,
@@ -79,11 +80,14 @@ func openRuns(ctx context.Context, cfg config, js jetstream.JetStream, events ss
 	if err != nil {
 		return nil, nil, fmt.Errorf("runs: %w", err)
 	}
+	// Every event of a run is kept as long as the run can be attached,
+	// and a client may fall as far behind as the run goes.
 	hub := &natshub.Hub{
 		JetStream: js,
 		Prefix:    runHubPrefix,
 		Replay:    m.MaxItems + runTopicMargin,
 		ReplayAge: m.MaxDuration + m.Retention,
+		Buffer:    m.MaxItems + runTopicMargin,
 	}
 	m.Hub, m.Store = hub, store
 	return m, func() {

@@ -2,23 +2,22 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ginstream/ginstream/runs"
+	"github.com/ginstream/ginstream/runs/natsruns"
 )
 
-// openRunStore returns the store of the runs' records with -nats, shared
-// by every instance through the JetStream key-value bucket runBucket.
-//
-// Until package runs/natsruns is merged, it returns nil: each instance
-// then keeps its records in memory (a runs.MemStore), so a run's events
-// are shared through JetStream but another instance does not know the run.
-func openRunStore(ctx context.Context, js jetstream.JetStream) (runs.Store, error) {
-	_, _ = ctx, js
-	return nil, nil
+// openRunStore returns the store of the runs' records with -nats: the
+// JetStream key-value bucket runBucket, shared by every instance, made if
+// it does not exist. It fails if NATS refuses the bucket.
+func openRunStore(ctx context.Context, js jetstream.JetStream) (*natsruns.Store, error) {
+	store := &natsruns.Store{JetStream: js, Bucket: runBucket}
+	ctx, cancel := context.WithTimeout(ctx, natsConnectTimeout)
+	defer cancel()
+	if err := store.Open(ctx); err != nil {
+		return nil, fmt.Errorf("the bucket %s of the runs' records: %w", runBucket, err)
+	}
+	return store, nil
 }
-
-// runStoreShared says whether openRunStore returns a store that instances
-// share; the cluster tests of the runs wait for it.
-const runStoreShared = false
