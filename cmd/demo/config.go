@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/ginstream/ginstream/runs"
 )
 
 // config is the demo's configuration, read from flags and the environment
@@ -27,6 +29,8 @@ type config struct {
 	maxDuration       time.Duration // the longest a stream may run (0: no limit)
 	nats              string        // NATS server URLs, "embedded", or empty for events in memory
 	publish           bool          // publish the demo's ticks, orders and log lines to the hub
+	maxRuns           int           // runs (POST /runs) running at once on this instance; more are answered 429
+	runRetention      time.Duration // how long an ended run stays attachable; after it GET /runs/{id} is 410
 }
 
 // errUsage reports command-line arguments that parseConfig rejected; the
@@ -52,6 +56,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		maxDuration:       time.Hour,
 		readHeaderTimeout: 10 * time.Second,
 		publish:           true,
+		maxRuns:           runs.DefaultMaxRunning,
+		runRetention:      runs.DefaultRetention,
 	}
 	if port := getenv("PORT"); port != "" {
 		cfg.addr = ":" + port
@@ -67,7 +73,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 Serves ginstream's demo: a page at / that streams numbers and log lines,
 live events and the log as Server-Sent Events that resume after a
 reconnect, a CSV export of a users table, a sample report, a proxied
-stream, and Prometheus metrics at /metrics.
+stream, runs that outlive their request (POST /runs?kind=tokens|report),
+and Prometheus metrics at /metrics.
 
 Flags:
 `)
@@ -88,6 +95,8 @@ Flags:
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "how long a client may take to send a request's headers")
 	fs.StringVar(&cfg.nats, "nats", cfg.nats, "share the event streams among instances through NATS JetStream: the servers' `URL` (nats://host:port), or embedded to start one in the demo (default: events in memory)")
 	fs.BoolVar(&cfg.publish, "publish", cfg.publish, "publish the demo's ticks, orders and log lines; with -nats, set it to false on all instances but one to keep one source")
+	fs.IntVar(&cfg.maxRuns, "max-runs", cfg.maxRuns, "`number` of runs (POST /runs) this instance runs at once; more are answered 429 with Retry-After")
+	fs.DurationVar(&cfg.runRetention, "run-retention", cfg.runRetention, "how long a run that ended can still be watched (GET /runs/{id}); after it, 410 Gone")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -120,6 +129,10 @@ Flags:
 		return cfg, usageError(fs, "-max-stream-duration must not be negative")
 	case cfg.maxPerClient < -1:
 		return cfg, usageError(fs, "-max-streams-per-client must not be negative")
+	case cfg.maxRuns <= 0:
+		return cfg, usageError(fs, "-max-runs must be positive")
+	case cfg.runRetention <= 0:
+		return cfg, usageError(fs, "-run-retention must be positive")
 	case cfg.nats != "" && cfg.nats != natsEmbedded && !isNATSURL(cfg.nats):
 		return cfg, usageError(fs, "-nats must be embedded or nats:// URLs")
 	}

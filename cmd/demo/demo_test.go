@@ -711,7 +711,7 @@ func TestDemoConfig(t *testing.T) {
 		addr: ":8080", dataDir: "data", users: 100_000, logInterval: 500 * time.Millisecond,
 		logMaxBytes: 256 << 10, eventInterval: time.Second, shutdownTimeout: 10 * time.Second,
 		stallTimeout: 30 * time.Second, maxStreams: 10_000, maxPerClient: 500, maxDuration: time.Hour, readHeaderTimeout: 10 * time.Second,
-		publish: true,
+		publish: true, maxRuns: 64, runRetention: 10 * time.Minute,
 	}
 	with := func(f func(c *config)) config { c := def; f(&c); return c }
 	const pg = "postgres://u@db.example/app"
@@ -765,6 +765,10 @@ func TestDemoConfig(t *testing.T) {
 		{name: "embedded NATS, not publishing", args: []string{"-nats", "embedded", "-publish=false"},
 			want: with(func(c *config) { c.nats, c.publish = "embedded", false })},
 		{name: "not a NATS URL", args: []string{"-nats", "localhost:4222"}, err: errUsage},
+		{name: "run bounds", args: []string{"-max-runs", "3", "-run-retention", "30s"},
+			want: with(func(c *config) { c.maxRuns, c.runRetention = 3, 30*time.Second })},
+		{name: "no runs", args: []string{"-max-runs", "0"}, err: errUsage},
+		{name: "zero run retention", args: []string{"-run-retention", "0s"}, err: errUsage},
 		{name: "help", args: []string{"-h"}, err: flag.ErrHelp},
 	}
 	for _, tt := range tests {
@@ -797,7 +801,7 @@ func TestDemoHelp(t *testing.T) {
 	for _, f := range flags {
 		names = append(names, f[1])
 	}
-	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-stream-duration", "max-streams", "max-streams-per-client", "nats", "publish", "read-header-timeout", "shutdown-timeout", "stall-timeout", "users"}
+	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-runs", "max-stream-duration", "max-streams", "max-streams-per-client", "nats", "publish", "read-header-timeout", "run-retention", "shutdown-timeout", "stall-timeout", "users"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("-h lists %v, want %v:\n%s", names, want, out.String())
 	}

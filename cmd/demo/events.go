@@ -283,9 +283,12 @@ func (g *streamGroup) wait(ctx context.Context) error {
 	}
 }
 
-// endEventStreams closes the hub, which ends every event stream with a
-// "shutdown" event, and waits until they have ended or ctx ends.
+// endEventStreams closes the runs' Manager, which cancels the runs and
+// ends their attached streams with their final event, then the hub, which
+// ends every other event stream with a "shutdown" event, and waits until
+// they have all ended or ctx ends.
 func (a *app) endEventStreams(ctx context.Context) {
+	closeRuns(a.runs, a.logger)
 	_ = a.hub.Close()
 	if err := a.eventStreams.wait(ctx); err != nil {
 		a.logger.Warn("event streams still open after the shutdown event; cancelling them", "err", err)

@@ -22,6 +22,11 @@
 //	                                       or private with &ticket= (see below)
 //	GET /events/ticket?topic=private       a short-lived signed ticket for the private topic
 //	GET /proxy/numbers                     this server's /stream/numbers (with its defaults), proxied
+//	POST /runs?kind=                       starts a run of kind tokens, report or count: 201 with
+//	                                       Location /runs/{id}, the same for a repeated Idempotency-Key
+//	GET /runs/{id}                         attaches to a run: Server-Sent Events when the request
+//	                                       accepts text/event-stream, NDJSON otherwise (runs.go)
+//	DELETE /runs/{id}                      cancels a run
 //	GET /metrics                           Prometheus metrics of the streams
 //
 // The event streams resume where they left off when the browser's
@@ -31,7 +36,8 @@
 // events live in NATS JetStream instead (see nats.go): several instances
 // share them, and a browser resumes on any instance, across restarts.
 //
-// SIGINT or SIGTERM shuts the server down: event streams end with a
+// SIGINT or SIGTERM shuts the server down: runs are cancelled (their
+// attached streams get their final event), event streams end with a
 // "shutdown" event that tells browsers when to reconnect, other open
 // streams end, the log writer stops, and the process exits within
 // -shutdown-timeout. Run with -h for every flag.
@@ -54,6 +60,7 @@ import (
 
 	"github.com/ginstream/ginstream/handlers"
 	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/sse"
 	"github.com/ginstream/ginstream/streammetrics"
 )
 
@@ -124,7 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// -nats; see nats.go): serve's shutdown closes it first (see
 	// endEventStreams); the deferred release covers a failure to serve,
 	// and then disconnects from NATS.
-	hub, releaseHub, err := openHub(cfg, logger)
+	hub, js, releaseHub, err := openHub(cfg, logger)
 	if err != nil {
 		ln.Close()
 		appender.close()
@@ -151,6 +158,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		a.streams.Limit = sink.NewLimit(cfg.maxStreams, streamRetryAfter).PerClient(cfg.maxPerClient, nil)
 	}
 	a.logEvents = &handlers.LogEvents{Path: appender.path, Hub: hub, Retry: eventRetry, Config: a.streams}
+	// The runs (see runs.go): serve's shutdown closes their Manager before
+	// the hub (see endEventStreams); the deferred release covers a failure
+	// to serve, and runs before releaseHub disconnects from NATS.
+	var releaseRuns func()
+	a.runs, releaseRuns, err = openRuns(ctx, cfg, js, sse.EventWriter{Config: a.streams, Retry: eventRetry}, logger)
+	if err != nil {
+		ln.Close()
+		appender.close()
+		return err
+	}
+	defer releaseRuns()
 	defer a.proxy.CloseIdleConnections()
 	events := &publisher{hub: hub, interval: cfg.eventInterval, logger: logger}
 	s := &server{

@@ -47,21 +47,23 @@ func isNATSURL(v string) bool {
 	return true
 }
 
-// openHub returns the hub of the demo's event streams and a function that
-// releases what it holds, to call after the hub is closed: a MemHub
-// without -nats, or a JetStream hub, connected to the servers of -nats or
-// to one started in the demo. If NATS cannot be reached, or has no
-// JetStream, it says so in its error.
-func openHub(cfg config, logger *slog.Logger) (sse.Hub, func(), error) {
+// openHub returns the hub of the demo's event streams, the JetStream
+// client it uses (nil without -nats: the runs then keep to memory too, see
+// openRuns) and a function that releases what they hold, to call after the
+// hub and whatever else uses the client are closed: a MemHub without
+// -nats, or a JetStream hub, connected to the servers of -nats or to one
+// started in the demo. If NATS cannot be reached, or has no JetStream, it
+// says so in its error.
+func openHub(cfg config, logger *slog.Logger) (sse.Hub, jetstream.JetStream, func(), error) {
 	if cfg.nats == "" {
 		hub := &sse.MemHub{}
-		return hub, func() { hub.Close() }, nil
+		return hub, nil, func() { hub.Close() }, nil
 	}
 	url, stop := cfg.nats, func() {}
 	if cfg.nats == natsEmbedded {
 		srv, err := startNATSServer(filepath.Join(cfg.dataDir, "nats"), "127.0.0.1", -1)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		url = srv.ClientURL()
 		stop = func() {
@@ -86,7 +88,7 @@ func openHub(cfg config, logger *slog.Logger) (sse.Hub, func(), error) {
 	)
 	if err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("cannot connect to NATS at %s: %w", url, err)
+		return nil, nil, nil, fmt.Errorf("cannot connect to NATS at %s: %w", url, err)
 	}
 	js, err := jetstream.New(nc)
 	if err == nil {
@@ -97,11 +99,11 @@ func openHub(cfg config, logger *slog.Logger) (sse.Hub, func(), error) {
 	if err != nil {
 		nc.Close()
 		stop()
-		return nil, nil, fmt.Errorf("NATS at %s has no JetStream for the event streams (run nats-server -js): %w", url, err)
+		return nil, nil, nil, fmt.Errorf("NATS at %s has no JetStream for the event streams (run nats-server -js): %w", url, err)
 	}
 	logger.Info("NATS: connected; event streams go through JetStream", "url", nc.ConnectedUrlRedacted())
 	hub := &natshub.Hub{JetStream: js}
-	return hub, func() {
+	return hub, js, func() {
 		hub.Close()
 		nc.Close()
 		stop()

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/runs"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
 	"github.com/ginstream/ginstream/streammetrics"
@@ -30,6 +31,7 @@ type app struct {
 	hub          sse.Hub             // the topics of /events and the demo log's lines; closed at shutdown
 	logEvents    *handlers.LogEvents // /stream/logs for EventSource; its Run publishes the lines
 	eventStreams streamGroup         // the event streams running, for shutdown to wait for
+	runs         *runs.Manager       // the runs of /runs; closed at shutdown before hub
 }
 
 // routes returns the demo's routes. Every stream reports to the metrics,
@@ -90,6 +92,8 @@ func (a *app) routes() *gin.Engine {
 	// address it listens on: configuration, never request input.
 	proxy := handlers.Proxy{URL: a.upstream + "/stream/numbers", Client: a.proxy, Config: a.streams}
 	r.GET("/proxy/numbers", track, proxy.Handler())
+
+	a.serveRuns(r, track)
 
 	r.NoRoute(func(c *gin.Context) { c.String(http.StatusNotFound, "404 page not found") })
 	return r

@@ -486,5 +486,245 @@ const livePrivate = new LiveView({
   render: liveEvents.render,
 });
 
+// newKey returns a fresh Idempotency-Key: 128 random bits in hex
+// (crypto.getRandomValues works on plain http too, randomUUID does not).
+function newKey() {
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// answerError turns a response that is not 2xx into an Error with the
+// server's message.
+async function answerError(res) {
+  const text = (await res.text()).trim();
+  let msg = text;
+  try { msg = JSON.parse(text).error || text; } catch { /* plain text */ }
+  return new Error(`${res.status}: ${msg || res.statusText}`);
+}
+
+// A RunView starts runs and shows one: a run is owned by the server, not
+// by the page, so the page keeps its id in its URL (#run=ID) and a reload,
+// or the same URL in another tab, attaches to it again. An EventSource on
+// a new page sends no Last-Event-ID, so the server sends the run's events
+// from the first: the view starts from nothing each time it attaches, and
+// shows each word once. When the connection drops, EventSource resumes
+// after the last id it had: nothing twice there either. The run's final
+// "end" event (its Info: state, message) closes the EventSource.
+//
+// Start sends an Idempotency-Key made for that click and kept until the
+// server answers: if the request fails on the way (the network, a
+// restarting server), Start again sends the same key, and the server
+// returns the run it may have started already instead of a second one.
+class RunView {
+  constructor() {
+    this.source = null;
+    this.id = "";
+    this.pending = null; // {kind, key} of a start not answered yet
+    this.attempt = 0;    // counts attaches: an answer for an older one is dropped
+    $("runs-form").addEventListener("submit", (e) => { e.preventDefault(); this.start(); });
+    $("runs-cancel").addEventListener("click", () => this.cancel());
+    $("runs-kind").addEventListener("change", () => { this.pending = null; });
+    window.addEventListener("hashchange", () => this.attachFromURL());
+  }
+
+  // attachFromURL attaches to the run named in the page's URL, if any.
+  attachFromURL() {
+    const id = new URLSearchParams(location.hash.slice(1)).get("run") || "";
+    if (id !== "" && id !== this.id) this.attach(id);
+  }
+
+  async start() {
+    const kind = $("runs-kind").value;
+    if (!this.pending || this.pending.kind !== kind) this.pending = { kind, key: newKey() };
+    const pending = this.pending;
+    // The report is paced so that the bar can be watched filling.
+    const params = kind === "report" ? { kind, pause: 20 } : { kind };
+    const url = `/runs?${new URLSearchParams(params)}`;
+    $("runs-url").textContent = `POST ${url}  Idempotency-Key: ${pending.key.slice(0, 8)}…`;
+    $("runs-start").disabled = true;
+    setStatus($("runs-status"), "starting");
+    let res;
+    try {
+      res = await fetch(url, { method: "POST", headers: { "Idempotency-Key": pending.key }, cache: "no-store" });
+    } catch (err) {
+      // Not answered: the run may or may not have started. The key is
+      // kept, so that Start again cannot start it twice.
+      $("runs-start").disabled = false;
+      setStatus($("runs-status"), "error", `start failed (${err.message}): Start again retries it`);
+      return;
+    } finally {
+      $("runs-start").disabled = false;
+    }
+    if (this.pending === pending) this.pending = null; // answered
+    if (res.status !== 201) {
+      setStatus($("runs-status"), "error", (await answerError(res)).message);
+      return;
+    }
+    const where = res.headers.get("Location") || "";
+    const id = decodeURIComponent(where.slice(where.lastIndexOf("/") + 1));
+    history.replaceState(null, "", `#${new URLSearchParams({ run: id })}`);
+    this.attach(id);
+  }
+
+  // attach shows run id from its first event.
+  attach(id) {
+    this.close();
+    const attempt = this.attempt;
+    this.id = id;
+    this.text = "";
+    this.counts = { received: 0, reconnects: 0 };
+    this.lastEventId = "";
+    $("runs-id").textContent = id;
+    $("runs-shown-kind").textContent = "–";
+    $("runs-text").replaceChildren();
+    $("runs-text").hidden = false;
+    $("runs-report").hidden = true;
+    $("runs-link").hidden = true;
+    $("runs-progress").value = 0;
+    $("runs-done").textContent = "0";
+    $("runs-total").textContent = "?";
+    $("runs-notes").replaceChildren();
+    this.showCounts();
+    this.setState("starting", "attaching");
+    $("runs-cancel").disabled = false;
+    const url = `/runs/${encodeURIComponent(id)}`;
+    $("runs-url").textContent = `EventSource ${url}`;
+    const es = new EventSource(url);
+    this.source = es;
+    let opened = false;
+    const mine = (f) => (e) => { if (this.source === es) f(e); };
+    const counted = (f) => mine((e) => {
+      this.counts.received++;
+      this.lastEventId = e.lastEventId;
+      f(e);
+      this.showCounts();
+    });
+    es.addEventListener("open", mine(() => {
+      if (opened) this.counts.reconnects++;
+      opened = true;
+      this.showCounts();
+      this.setState("running");
+    }));
+    es.addEventListener("token", counted((e) => {
+      $("runs-shown-kind").textContent = "tokens";
+      const out = $("runs-text");
+      const atBottom = out.scrollHeight - out.scrollTop - out.clientHeight < 24;
+      out.append(e.data); // a text node: the words' own spaces join them
+      this.text += e.data;
+      if (atBottom) out.scrollTop = out.scrollHeight;
+    }));
+    es.addEventListener("progress", counted((e) => {
+      const p = JSON.parse(e.data);
+      this.showReport();
+      $("runs-progress").max = p.total || 1;
+      $("runs-progress").value = p.total ? p.done : 0;
+      $("runs-done").textContent = p.done.toLocaleString("en");
+      $("runs-total").textContent = p.total ? p.total.toLocaleString("en") : "?";
+    }));
+    es.addEventListener("result", counted((e) => {
+      this.showReport();
+      const link = $("runs-link");
+      link.href = e.data;
+      link.textContent = `Download ${e.data.slice(e.data.lastIndexOf("/") + 1)}`;
+      link.hidden = false;
+    }));
+    es.addEventListener("number", counted((e) => {
+      $("runs-shown-kind").textContent = "count";
+      $("runs-text").append(`${this.text === "" ? "" : " "}${e.data}`);
+      this.text += `${this.text === "" ? "" : " "}${e.data}`;
+    }));
+    es.addEventListener("end", mine((e) => {
+      // The run ended: its Info says how. No more events will come, so
+      // EventSource must not reconnect.
+      this.close();
+      let info = {};
+      try { info = JSON.parse(e.data); } catch { /* shown as it is */ }
+      if (info.kind) $("runs-shown-kind").textContent = info.kind;
+      this.setState(info.state || "error", info.state);
+      if (info.message) this.note(info.state === "failed" ? "failed" : "shutdown", `${info.state}: ${info.message}`);
+    }));
+    es.addEventListener("error", mine((e) => {
+      if (e instanceof MessageEvent) {
+        // The server's "error" event: the stream failed, not the run.
+        // EventSource reconnects after the retry time it was sent and
+        // resumes after the last id.
+        this.note("failed", `the stream failed: ${e.data} — reconnecting`);
+        this.setState("reconnecting");
+      } else if (es.readyState === EventSource.CLOSED) {
+        // Not an event stream (404, 410, 429 …): ask why.
+        this.close();
+        this.explain(id, attempt);
+      } else {
+        this.setState("reconnecting");
+      }
+    }));
+  }
+
+  // explain asks the server why run id could not be attached, and says so.
+  async explain(id, attempt) {
+    const controller = new AbortController();
+    let why = "closed";
+    try {
+      const res = await fetch(`/runs/${encodeURIComponent(id)}`, { signal: controller.signal, cache: "no-store" });
+      controller.abort(); // the status is all it wants
+      if (res.status === 404) why = "no such run: the server does not know it (restarted?)";
+      else if (res.status === 410) why = "gone: the run ended too long ago to be shown again";
+      else if (!res.ok) why = (await answerError(res)).message;
+    } catch { /* the server cannot be reached */ }
+    if (this.attempt !== attempt) return;
+    this.setState("error", why);
+  }
+
+  // cancel asks the server to cancel the run; the run's "end" event says
+  // when it has.
+  async cancel() {
+    if (this.id === "") return;
+    $("runs-cancel").disabled = true;
+    try {
+      const res = await fetch(`/runs/${encodeURIComponent(this.id)}`, { method: "DELETE", cache: "no-store" });
+      if (!res.ok) this.note("failed", `cancel: ${(await answerError(res)).message}`);
+    } catch (err) {
+      this.note("failed", `cancel: ${err.message}`);
+      $("runs-cancel").disabled = false;
+    }
+  }
+
+  showReport() {
+    $("runs-shown-kind").textContent = "report";
+    $("runs-report").hidden = false;
+    if (this.text === "") $("runs-text").hidden = true;
+  }
+
+  setState(state, text) {
+    setStatus($("runs-status"), state, text);
+    $("runs-text").dataset.state = state;
+    if (state !== "running" && state !== "starting" && state !== "reconnecting") $("runs-cancel").disabled = true;
+  }
+
+  showCounts() {
+    $("runs-received").textContent = this.counts.received.toLocaleString("en");
+    $("runs-reconnects").textContent = this.counts.reconnects.toLocaleString("en");
+    $("runs-last-id").textContent = this.lastEventId || "–";
+  }
+
+  // note shows a line about the run below its output.
+  note(kind, text) {
+    const div = document.createElement("div");
+    div.className = `marker ${kind}`;
+    div.textContent = text;
+    $("runs-notes").append(div);
+  }
+
+  close() {
+    this.attempt++;
+    if (this.source) {
+      this.source.close();
+      this.source = null;
+    }
+  }
+}
+
+const runView = new RunView();
+
 liveEvents.connect();
 liveLog.connect();
+runView.attachFromURL();
