@@ -211,51 +211,74 @@ func firstDifference(got, want string) string {
 // confirmed it received the previous one, so the client can receive item i
 // only if it was sent while item i+1 did not exist yet. A sink that waited
 // for more items before flushing leaves the client waiting forever (here:
-// until patience runs out).
+// until patience runs out). The same holds for the last item of a burst
+// too small to fill a batch, after which the producer waits: nothing tells
+// the sink that the producer is about to wait.
 func TestIncrementalDelivery(t *testing.T) {
+	cases := []struct {
+		name          string
+		bursts, burst int  // the producer waits after every burst items
+		flushEach     bool // each burst is flushed on its own
+	}{
+		{"one item at a time", 20, 1, true},
+		{"bursts", 5, 300, false},
+	}
 	forEachProtocol(t, func(t *testing.T, p protocol) {
-		const n = 20
-		received := make(chan int) // the client confirms each item it read
-		rep := newReports()
-		w := newWriter(sink.Lines[int]{}, rep)
-		engine := newEngine(false)
-		engine.GET("/paced", func(c *gin.Context) {
-			w.Stream(c, func(ctx context.Context, yield func(int) error) error {
-				for i := 1; i <= n; i++ {
-					if err := yield(i); err != nil {
-						return err
-					}
-					select {
-					case got := <-received:
-						if got != i {
-							return fmt.Errorf("client confirmed %d, want %d", got, i)
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				n := tc.bursts * tc.burst
+				received := make(chan int) // the client confirms the last item of each burst
+				rep := newReports()
+				w := newWriter(sink.Lines[int]{}, rep)
+				engine := newEngine(false)
+				engine.GET("/paced", func(c *gin.Context) {
+					w.Stream(c, func(ctx context.Context, yield func(int) error) error {
+						for i := 1; i <= n; i++ {
+							if err := yield(i); err != nil {
+								return err
+							}
+							if i%tc.burst != 0 {
+								continue
+							}
+							select {
+							case got := <-received:
+								if got != i {
+									return fmt.Errorf("client confirmed %d, want %d", got, i)
+								}
+							case <-ctx.Done():
+								return context.Cause(ctx)
+							}
 						}
-					case <-ctx.Done():
-						return context.Cause(ctx)
+						return nil
+					})
+				})
+				client, url := serve(t, p, engine)
+
+				resp := get(t, t.Context(), client, p, url+"/paced")
+				body := bufio.NewReader(resp.Body)
+				for i := 1; i <= n; i++ {
+					line, err := body.ReadString('\n')
+					if err != nil {
+						t.Fatalf("item %d did not arrive before the next was produced: %v", i, err)
+					}
+					if want := strconv.Itoa(i) + "\n"; line != want {
+						t.Fatalf("item %d: got %q, want %q", i, line, want)
+					}
+					if i%tc.burst == 0 {
+						received <- i
 					}
 				}
-				return nil
+				if rest, err := io.ReadAll(body); err != nil || len(rest) > 0 {
+					t.Fatalf("after the last item: %q, %v; want a clean end", rest, err)
+				}
+				r := rep.next(t)
+				if r.Outcome != sink.Completed || r.Items != int64(n) {
+					t.Errorf("report: outcome %v, %d items; want completed, %d items", r.Outcome, r.Items, n)
+				}
+				if tc.flushEach && r.Flushes < tc.bursts {
+					t.Errorf("report: %d flushes; want one for each of the %d items at least", r.Flushes, tc.bursts)
+				}
 			})
-		})
-		client, url := serve(t, p, engine)
-
-		resp := get(t, t.Context(), client, p, url+"/paced")
-		body := bufio.NewReader(resp.Body)
-		for i := 1; i <= n; i++ {
-			line, err := body.ReadString('\n')
-			if err != nil {
-				t.Fatalf("item %d did not arrive before the next was produced: %v", i, err)
-			}
-			if want := strconv.Itoa(i) + "\n"; line != want {
-				t.Fatalf("item %d: got %q, want %q", i, line, want)
-			}
-			received <- i
-		}
-		if rest, err := io.ReadAll(body); err != nil || len(rest) > 0 {
-			t.Fatalf("after the last item: %q, %v; want a clean end", rest, err)
-		}
-		if r := rep.next(t); r.Outcome != sink.Completed || r.Items != n || r.Flushes < n {
-			t.Errorf("report: outcome %v, %d items, %d flushes; want completed, %d items, a flush each", r.Outcome, r.Items, r.Flushes, n)
 		}
 	})
 }

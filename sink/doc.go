@@ -6,11 +6,16 @@
 //		sink.Stream(c, sink.Lines[int]{}, generator.Count(100, 20*time.Millisecond))
 //	})
 //
-// A [Writer] drains the stream through gin's Context.Stream. Each step waits
-// for the next item, encodes it, then encodes every item already waiting, up
-// to a byte budget, and writes and flushes them at once: a fast producer gets
-// large writes, a slow one gets each item onto the wire as soon as it
-// exists.
+// A [Writer] runs a lone producer on the handler's goroutine: yield encodes
+// each item into a batch buffer, which is written when it reaches a byte
+// budget, at once when the item follows a quiet spell of the producer, and
+// otherwise within half a millisecond of its first byte, flushed: a fast
+// producer gets large writes with no hand-off between goroutines, a slow
+// one gets each item onto the wire as soon as it exists. Several producers
+// run as goroutines feeding a bounded buffer (generator.Start), which the
+// Writer drains through gin's Context.Stream: each step waits for the next
+// item, encodes it, then encodes every item already waiting, up to the
+// byte budget, and writes and flushes them at once.
 //
 // # Configuration
 //
@@ -35,9 +40,10 @@
 //
 // # Backpressure and stalls
 //
-// A write blocks while the client does not read, so the producers block on
-// the full buffer and memory stays bounded by the buffer's capacity and the
-// socket buffers, however long the stream. Every batch is written under a
+// A write blocks while the client does not read, so the producers block —
+// a lone producer in the yield that writes, several on the full buffer — and
+// memory stays bounded by the batch, the buffer's capacity and the socket
+// buffers, however long the stream. Every batch is written under a
 // write deadline (Writer.StallTimeout): a client that accepts nothing for
 // that long ends the stream with outcome [Stalled]. A client that
 // disconnects ends it with [ClientGone]. Either way the producers' context
@@ -79,7 +85,8 @@
 // # Files
 //
 // config.go holds what streams share; writer.go how a stream starts and is
-// admitted; batch.go how Stream writes batches; inline.go how StreamInline
+// admitted; buffered.go how Stream writes a lone producer's items; batch.go
+// how it writes the batches of several producers; inline.go how StreamInline
 // writes item by item; session.go how bytes reach the connection (headers,
 // deadlines, flushes); end.go how a stream ends (epilogue, error status,
 // abort); report.go and status.go what is reported, logged and answered.

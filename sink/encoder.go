@@ -3,7 +3,6 @@ package sink
 import (
 	"bytes"
 	"encoding"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Encoder frames the items of a stream as bytes. A [Writer] calls Append
@@ -206,8 +207,9 @@ func (NDJSON[T]) Append(dst []byte, item T) ([]byte, error) {
 	return out, nil
 }
 
-// CSV encodes records as comma-separated values (RFC 4180, through
-// encoding/csv) as text/csv.
+// CSV encodes records as comma-separated values (RFC 4180) as text/csv,
+// byte for byte as encoding/csv's Writer writes them (but for a record of
+// one empty field, below), appended straight to the batch.
 type CSV struct {
 	// Header, if not nil, is written as the first row, also for a stream
 	// with no records.
@@ -229,17 +231,6 @@ type CSV struct {
 
 // ContentType returns "text/csv; charset=utf-8".
 func (CSV) ContentType() string { return "text/csv; charset=utf-8" }
-
-// csvWriters holds csv.Writers writing to an appender.
-var csvWriters = sync.Pool{New: func() any {
-	a := &appender{}
-	return &csvWriter{a: a, w: csv.NewWriter(a)}
-}}
-
-type csvWriter struct {
-	a *appender
-	w *csv.Writer
-}
 
 // AppendPreamble appends the header row, if any.
 func (e CSV) AppendPreamble(dst []byte) ([]byte, error) {
@@ -266,33 +257,68 @@ func (e CSV) Append(dst []byte, record []string) ([]byte, error) {
 		}
 		return append(dst, '\n'), nil
 	}
-	if !e.AllowFormulas {
-		copied := false
-		for i, cell := range record {
-			if isFormula(cell) {
-				if !copied { // never change the caller's slice
-					record, copied = append([]string(nil), record...), true
-				}
-				record[i] = "'" + cell
-			}
+	for i, cell := range record {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		guard := ""
+		if !e.AllowFormulas && isFormula(cell) {
+			guard = "'"
+		}
+		dst = appendCSVField(dst, guard, cell, e.CRLF)
+	}
+	if e.CRLF {
+		dst = append(dst, '\r')
+	}
+	return append(dst, '\n'), nil
+}
+
+// csvSpecial marks the bytes that make a CSV field quoted.
+var csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+
+// appendCSVField appends the field prefix+field (prefix is a formula guard's
+// quote, or empty) as encoding/csv's Writer writes it with a comma as
+// delimiter, byte for byte, without concatenating the two: quoted if it
+// holds a comma, a double quote, CR or LF, is `\.`, or begins with a space;
+// inside quotes a double quote is doubled and, with crlf, a line feed is
+// written as CRLF and a lone CR dropped.
+func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
+	special := false
+	for i := 0; i < len(field); i++ {
+		if csvSpecial[field[i]] {
+			special = true
+			break
 		}
 	}
-	cw := csvWriters.Get().(*csvWriter)
-	defer csvWriters.Put(cw)
-	cw.a.b = dst
-	cw.w.UseCRLF = e.CRLF
-	err := cw.w.Write(record)
-	if err == nil {
-		cw.w.Flush()
-		err = cw.w.Error()
+	quote := special
+	if prefix == "" && !special && field != "" {
+		r, _ := utf8.DecodeRuneInString(field)
+		quote = field == `\.` || unicode.IsSpace(r)
 	}
-	out := cw.a.b
-	cw.a.b = nil
-	if err != nil {
-		cw.w = csv.NewWriter(cw.a) // drop the failed writer's state
-		return dst, fmt.Errorf("sink: encode CSV: %w", err)
+	if !quote {
+		dst = append(dst, prefix...)
+		return append(dst, field...)
 	}
-	return out, nil
+	dst = append(dst, '"')
+	dst = append(dst, prefix...)
+	for i := 0; i < len(field); i++ {
+		switch c := field[i]; c {
+		case '"':
+			dst = append(dst, `""`...)
+		case '\r':
+			if !crlf {
+				dst = append(dst, '\r')
+			}
+		case '\n':
+			if crlf {
+				dst = append(dst, '\r')
+			}
+			dst = append(dst, '\n')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
 }
 
 // isFormula reports whether a spreadsheet would evaluate cell.

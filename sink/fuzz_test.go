@@ -81,12 +81,33 @@ func expectCSV(records [][]string, e sink.CSV) [][]string {
 	return out
 }
 
+// csvWriterBytes returns what encoding/csv's Writer writes for record,
+// with the cells that e guards guarded, or nil for a record of one empty
+// cell, which the Writer writes as an empty line and CSV as `""`.
+func csvWriterBytes(record []string, e sink.CSV) []byte {
+	if len(record) == 1 && record[0] == "" {
+		return nil
+	}
+	cells := slices.Clone(record)
+	if !e.AllowFormulas {
+		for i, c := range cells {
+			cells[i] = guardCell(c)
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.UseCRLF = e.CRLF
+	w.Write(cells) // a bytes.Buffer does not fail
+	w.Flush()
+	return b.Bytes()
+}
+
 // FuzzCSVRoundTrip checks that any records written by CSV, with or without
 // CRLF and AllowFormulas, parse back with encoding/csv to the same records
 // (up to the limits of encoding/csv stated at expectCSV), that the guard
 // prefixes exactly the cells it promises to, that no parsed cell of a
-// guarded stream starts a formula, and that the caller's records are never
-// changed.
+// guarded stream starts a formula, that each record's bytes are those of
+// encoding/csv's Writer, and that the caller's records are never changed.
 //
 // The records come from s: cut into records at recordSep, and each record
 // into cells at cellSep (if the two are equal, every record has one cell).
@@ -111,9 +132,13 @@ func FuzzCSVRoundTrip(f *testing.F) {
 		e := sink.CSV{CRLF: crlf, AllowFormulas: !guard}
 		var out []byte
 		for _, r := range records {
+			start := len(out)
 			var err error
 			if out, err = e.Append(out, r); err != nil {
 				t.Fatalf("Append(%q): %v", r, err)
+			}
+			if want := csvWriterBytes(r, e); want != nil && string(out[start:]) != string(want) {
+				t.Fatalf("Append(%q) = %q; encoding/csv writes %q", r, out[start:], want)
 			}
 		}
 		if !slices.EqualFunc(records, original, slices.Equal) {

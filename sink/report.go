@@ -50,7 +50,7 @@ type Report struct {
 	Status   int           // the HTTP status sent, or to be sent
 	Items    int64         // items encoded
 	Bytes    int64         // body bytes accepted by the connection
-	Flushes  int           // batches written and flushed
+	Flushes  int           // times the response was flushed (a full batch is written without a flush)
 	Duration time.Duration // from the call of Stream until its return
 }
 

@@ -97,6 +97,13 @@ func (s *session[T]) setHeaders() {
 // than 3/4 of the stall timeout is left, since setting it costs a round
 // trip to the connection's goroutine on HTTP/2.
 func (s *session[T]) write(out io.Writer) bool {
+	return s.send(out, true)
+}
+
+// send writes buf under the stall deadline, as write does, and flushes it
+// if flush is set. A compressed batch is always flushed out of the
+// compressor.
+func (s *session[T]) send(out io.Writer, flush bool) bool {
 	if s.stall > 0 {
 		now := time.Now()
 		if s.deadlineAt.IsZero() || s.deadlineAt.Sub(now) < s.stall*3/4 {
@@ -116,7 +123,7 @@ func (s *session[T]) write(out io.Writer) bool {
 	}
 	s.report.Bytes += int64(n)
 	s.buf = s.buf[:0]
-	if err == nil {
+	if err == nil && flush {
 		s.c.Writer.Flush() // through any middleware's writer, which may buffer
 		err = s.rc.Flush() // reports what gin's Flush does not
 		s.report.Flushes++

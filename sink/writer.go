@@ -36,10 +36,12 @@ type Writer[T any] struct {
 	Encoder Encoder[T]
 
 	// Capacity bounds the items buffered between the producers and the
-	// response (see generator.Options). Zero means
-	// generator.DefaultCapacity, or DefaultChunkCapacity for the [Bytes]
-	// encoder, whose items are chunks. [Writer.StreamInline] buffers
-	// nothing and does not use it.
+	// response (see generator.Options) when a stream has several
+	// producers. Zero means generator.DefaultCapacity, or
+	// DefaultChunkCapacity for the [Bytes] encoder, whose items are
+	// chunks. A lone producer's items are encoded as it yields them, into
+	// one batch of BatchBytes, and [Writer.StreamInline] buffers nothing:
+	// neither uses it.
 	Capacity int
 
 	// BatchBytes is the most the Writer encodes for one write and flush
@@ -63,6 +65,18 @@ func Stream[T any](c *gin.Context, enc Encoder[T], producers ...generator.Func[T
 // Stream runs the producers, as [generator.Start] does, and writes their
 // items to the response until they end, the client leaves, or the client
 // stalls. It returns when every producer has returned.
+//
+// A lone producer runs on the handler's goroutine, and yield encodes each
+// item at once into the batch: the batch is written when it reaches
+// BatchBytes, at once (and flushed) when the item follows a spell of half
+// a millisecond without items, and otherwise flushed half a millisecond
+// after its first item, so that the end of a burst reaches the client even
+// though nothing tells the Writer that the producer is about to wait. yield
+// blocks while a batch is being written and returns an error once the
+// stream is over for the producer, as generator's does (the producer's
+// context is cancelled then too); it is safe for concurrent use. A panic in
+// the producer is recovered into a *generator.PanicError. Several
+// producers run as generator.Start runs them, each on its own goroutine.
 //
 // A request over HTTP/1.0 is refused with 505 ([ErrHTTP10]). Headers are
 // written with the first batch of items: Content-Type (from the
@@ -95,11 +109,14 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 			}
 		}()
 		s.cancel = cancel
-		s.group = generator.Start(ctx, generator.Options{Capacity: w.capacity()}, producers...)
 		s.budget = w.BatchBytes
 		if s.budget <= 0 {
 			s.budget = DefaultBatchBytes
 		}
+		if len(producers) == 1 {
+			return s.runBuffered(ctx, producers[0])
+		}
+		s.group = generator.Start(ctx, generator.Options{Capacity: w.capacity()}, producers...)
 		return s.run()
 	})
 }

@@ -1,0 +1,275 @@
+package sink
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ginstream/ginstream/generator"
+)
+
+// flushDelay is the longest an encoded item waits in the batch buffer of a
+// lone producer's stream before it is written and flushed, and the quiet
+// spell after which the next item is written at once.
+const flushDelay = 500 * time.Microsecond
+
+// buffered is the state of a stream of Writer.Stream with one producer,
+// which runs on the handler's goroutine: yield encodes each item into the
+// session's buffer, with no goroutine or hand-off between the producer and
+// the response. The buffer is written
+//
+//   - when it reaches the byte budget, without a flush, since more items
+//     follow at once;
+//   - at once, flushed, when the item follows a quiet spell (the producer
+//     yielded nothing for flushDelay), so that a paced item is not held
+//     back;
+//   - otherwise by the flush timer, flushed, flushDelay after its first
+//     byte: the end of a burst reaches the client within flushDelay.
+//
+// The producer does not say when it is about to wait; the timer stands in
+// for that.
+type buffered[T any] struct {
+	s   *session[T]
+	mu  sync.Mutex      // serializes yields, the flush timer and the header timer
+	ctx context.Context // the producer's
+
+	timer     *time.Timer   // runs tick; nil until first armed
+	armed     bool          // the timer is set and tick has not begun
+	ticked    chan struct{} // receives from a tick that finds the producer returned
+	firstAt   time.Time     // when the oldest byte of s.buf was encoded
+	active    bool          // an item was yielded since the last tick
+	quiet     bool          // nothing was yielded for flushDelay: write the next item at once
+	unflushed bool          // a batch was written and not flushed
+	refused   error         // the producers' context ended: yield refuses items with this
+}
+
+// runBuffered runs the lone producer of Writer.Stream on the handler's
+// goroutine, with ctx as its context, and returns the report.
+func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]) Report {
+	b := &buffered[T]{s: s, ctx: ctx, quiet: true, ticked: make(chan struct{})}
+	stopHeaders := s.headerTimer(&b.mu)
+	err := producer.Call(ctx, b.yield)
+	stopHeaders()
+	b.mu.Lock()
+	s.yieldDone = true
+	if b.armed && !b.timer.Stop() {
+		// tick has begun and waits for the lock: let it see the end.
+		b.mu.Unlock()
+		<-b.ticked
+		b.mu.Lock()
+	}
+	defer b.mu.Unlock()
+	switch {
+	case s.err != nil:
+		// The stream failed in yield: the connection, or the encoder,
+		// whose error follows the items before it.
+		err = s.err
+		if !s.connFailed {
+			b.finish(true)
+		}
+	case err == nil:
+		if !s.opened {
+			err = s.open()
+		}
+		if err == nil {
+			b.finish(false)
+			if !s.c.Writer.Written() {
+				s.sendHeaders(s.c.Writer) // and a preamble, in a stream of no items
+			}
+			err = s.err
+		}
+	default:
+		b.finish(true) // the items before the producer's failure
+	}
+	s.stop(err)
+	return s.report
+}
+
+// finish writes and flushes what the buffer holds at the end of the
+// stream. A stream that failed before its response began can still be
+// answered with an error status: what the buffer holds then (an encoder's
+// preamble) is dropped. b.mu must be held.
+func (b *buffered[T]) finish(failed bool) {
+	s := b.s
+	switch {
+	case failed && !s.c.Writer.Written():
+		s.buf = s.buf[:0]
+	case len(s.buf) > 0:
+		s.write(s.c.Writer)
+	case b.unflushed:
+		b.flush()
+	}
+	b.unflushed = false
+}
+
+// yield is the producer's yield: it encodes item into the buffer and
+// writes the buffer as the type's documentation says.
+func (b *buffered[T]) yield(item T) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.s
+	if b.ctx.Err() != nil { // an atomic load, cheaper than a receive from Done
+		b.refuse()
+	}
+	switch {
+	case s.err != nil:
+		return s.err
+	case b.refused != nil:
+		return b.refused
+	case s.yieldDone:
+		return generator.ErrClosed
+	case !s.opened:
+		if err := s.open(); err != nil {
+			s.err = err
+			s.cancel(err)
+			return err
+		}
+	}
+	empty := len(s.buf) == 0
+	var err error
+	if s.buf, err = s.w.Encoder.Append(s.buf, item); err != nil {
+		s.err = err
+		s.cancel(err)
+		return err
+	}
+	s.report.Items++
+	switch {
+	case b.quiet:
+		b.quiet = false
+		b.active = false
+		if !b.writeBuf(true) {
+			return b.fail()
+		}
+		b.arm(flushDelay) // to learn whether the producer is quiet again
+	case len(s.buf) >= s.budget:
+		b.active = true
+		if !b.writeBuf(false) {
+			return b.fail()
+		}
+		// Put the timer off: a producer that fills batch after batch
+		// is not interrupted by it, and one that stops now has the
+		// batch flushed, and is found quiet, by it.
+		b.postpone()
+	case empty:
+		b.active = true
+		b.firstAt = time.Now()
+		b.arm(flushDelay)
+	default:
+		b.active = true
+	}
+	return nil
+}
+
+// refuse makes yield refuse items from now on, once the producer's context
+// has ended: the client left, or the stream's time is up. The producer
+// returns the context's cause, and the stream ends as that says. b.mu must
+// be held.
+func (b *buffered[T]) refuse() {
+	if b.refused == nil {
+		b.refused = context.Cause(b.ctx)
+	}
+}
+
+// fail cancels the producer's context after a write that ended the
+// stream, and returns why it ended. b.mu must be held.
+func (b *buffered[T]) fail() error {
+	err := b.s.err
+	if err == nil {
+		err = b.refused
+	}
+	b.s.cancel(err)
+	return err
+}
+
+// writeBuf writes the buffer, and flushes it if flush is set, unless the
+// producers' context has ended. It reports whether the stream goes on.
+// b.mu must be held.
+func (b *buffered[T]) writeBuf(flush bool) bool {
+	s := b.s
+	if b.ctx.Err() != nil {
+		b.refuse()
+		return false
+	}
+	b.unflushed = !flush
+	return s.send(s.c.Writer, flush)
+}
+
+// flush flushes what earlier writes left in the response's buffers.
+// b.mu must be held.
+func (b *buffered[T]) flush() {
+	s := b.s
+	b.unflushed = false
+	s.c.Writer.Flush()
+	if err := s.rc.Flush(); err != nil {
+		s.writeFailed(err)
+		s.cancel(s.err)
+		return
+	}
+	s.report.Flushes++
+}
+
+// arm sets the flush timer to run tick after d, unless it is set. b.mu
+// must be held.
+func (b *buffered[T]) arm(d time.Duration) {
+	if b.armed {
+		return
+	}
+	b.armed = true
+	if b.timer == nil {
+		b.timer = time.AfterFunc(d, b.tick)
+		return
+	}
+	b.timer.Reset(d)
+}
+
+// postpone sets the flush timer to run tick flushDelay from now, unless
+// tick has begun. b.mu must be held.
+func (b *buffered[T]) postpone() {
+	switch {
+	case !b.armed:
+		b.arm(flushDelay)
+	case b.timer.Stop():
+		b.timer.Reset(flushDelay)
+	}
+	// Otherwise tick waits for the lock, and arms the timer again.
+}
+
+// tick runs on the flush timer's goroutine: it writes and flushes what has
+// waited flushDelay in the buffer, and marks the producer quiet when it
+// yielded nothing since the last tick.
+func (b *buffered[T]) tick() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.armed = false
+	s := b.s
+	if s.yieldDone {
+		b.ticked <- struct{}{} // runBuffered waits for it
+		return
+	}
+	if s.err != nil || b.refused != nil {
+		return
+	}
+	if len(s.buf) > 0 {
+		if wait := flushDelay - time.Since(b.firstAt); wait > 0 {
+			b.arm(wait) // a batch begun since the last tick
+			return
+		}
+		b.active = false
+		if !b.writeBuf(true) {
+			b.fail()
+			return
+		}
+		b.arm(flushDelay)
+		return
+	}
+	if b.unflushed {
+		b.flush()
+	}
+	if b.active {
+		b.active = false
+		b.arm(flushDelay)
+		return
+	}
+	b.quiet = true
+	s.idle() // the producer may now wait longer than the stall timeout
+}
