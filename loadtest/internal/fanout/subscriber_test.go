@@ -1,4 +1,4 @@
-package main
+package fanout
 
 import (
 	"bufio"
@@ -20,70 +20,70 @@ func TestRead(t *testing.T) {
 	tests := []struct {
 		name   string
 		stream string
-		want   subscriber
+		want   Seen
 		noted  int // errors noted
 	}{
 		{
 			name:   "in order",
 			stream: "id: 1\ndata: 1000 pad\n\n: heartbeat\nid: 2\ndata: 1500\n\n",
-			want:   subscriber{events: 2, firstID: 1, lastWinID: 2, lastID: 2},
+			want:   Seen{Events: 2, FirstID: 1, LastWinID: 2, LastID: 2},
 		},
 		{
 			name:   "before, in and after the window",
 			stream: "id: 7\ndata: 999\n\nid: 8\ndata: 1999\n\nid: 9\ndata: 2000\n\nid: 10\ndata: 2500\n\n",
-			want:   subscriber{events: 1, firstID: 8, lastWinID: 8, lastID: 10, sawAfterWin: true},
+			want:   Seen{Events: 1, FirstID: 8, LastWinID: 8, LastID: 10, SawAfterWin: true},
 		},
 		{
 			name:   "CRLF",
 			stream: "id: 1\r\ndata: 1000\r\n\r\nid: 2\r\ndata: 1001\r\n\r\n",
-			want:   subscriber{events: 2, firstID: 1, lastWinID: 2, lastID: 2},
+			want:   Seen{Events: 2, FirstID: 1, LastWinID: 2, LastID: 2},
 		},
 		{
 			name:   "gaps",
 			stream: "id: 1\ndata: 1000\n\nid: 4\ndata: 1001\n\nid: 6\ndata: 1002\n\n",
-			want:   subscriber{events: 3, firstID: 1, lastWinID: 6, lastID: 6, gaps: 3},
+			want:   Seen{Events: 3, FirstID: 1, LastWinID: 6, LastID: 6, Gaps: 3},
 		},
 		{
 			name:   "repeated and backwards",
 			stream: "id: 5\ndata: 1000\n\nid: 5\ndata: 1000\n\nid: 3\ndata: 1001\n\n",
-			want:   subscriber{events: 3, firstID: 5, lastWinID: 3, lastID: 3, disordered: 2},
+			want:   Seen{Events: 3, FirstID: 5, LastWinID: 3, LastID: 3, Disordered: 2},
 		},
 		{
 			name:   "named events",
 			stream: "id: 9\nevent: reset\ndata: too-old\n\nevent: shutdown\nretry: 3000\ndata: bye\n\n",
-			want:   subscriber{lastID: 9, unexpected: 2},
+			want:   Seen{LastID: 9, Unexpected: 2},
 			noted:  2,
 		},
 		{
 			name:   "no data, no event",
 			stream: "retry: 3000\n\nid: 3\n\n:comment\n\n",
-			want:   subscriber{},
+			want:   Seen{},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newClients("", 1, 64)
-			c.win.start.Store(start)
-			c.win.end.Store(end)
-			var s subscriber
-			err := s.read(bufio.NewReader(strings.NewReader(tt.stream)), c)
+			c := New("", "/", 1, 64)
+			c.Load.start.Store(start)
+			c.Load.end.Store(end)
+			var s Subscriber
+			err := s.read(bufio.NewReader(strings.NewReader(tt.stream)), c, false)
 			if err != io.EOF {
 				t.Errorf("read = %v, want io.EOF", err)
 			}
-			if s != tt.want {
-				t.Errorf("got  %+v\nwant %+v", s, tt.want)
+			if s.Seen != tt.want {
+				t.Errorf("got  %+v\nwant %+v", s.Seen, tt.want)
 			}
-			if got := c.latency.Count(); got != s.events {
-				t.Errorf("%d latencies recorded for %d events", got, s.events)
+			if got := c.Load.Latency.Count(); got != s.Events {
+				t.Errorf("%d latencies recorded for %d events", got, s.Events)
 			}
-			if got, want := c.finished.Load(), int64(0); s.sawAfterWin {
+			if got, want := c.Finished.Load(), int64(0); s.SawAfterWin {
 				if got != 1 {
 					t.Errorf("finished = %d, want 1", got)
 				}
 			} else if got != want {
 				t.Errorf("finished = %d, want 0", got)
 			}
-			if errs := c.errMessages(); len(errs) != tt.noted {
+			if errs := c.Errors(); len(errs) != tt.noted {
 				t.Errorf("noted %q, want %d errors", errs, tt.noted)
 			}
 		})
@@ -93,15 +93,15 @@ func TestRead(t *testing.T) {
 // TestReadLatency checks that a delivery's latency is the time from its
 // publication to its reading.
 func TestReadLatency(t *testing.T) {
-	c := newClients("", 1, 64)
+	c := New("", "/", 1, 64)
 	published := time.Now().Add(-50 * time.Millisecond).UnixNano()
-	c.win.start.Store(published)
-	c.win.end.Store(published + 1)
-	var s subscriber
+	c.Load.start.Store(published)
+	c.Load.end.Store(published + 1)
+	var s Subscriber
 	stream := "id: 1\ndata: " + strconv.FormatInt(published, 10) + "\n\n"
-	_ = s.read(bufio.NewReader(strings.NewReader(stream)), c)
+	_ = s.read(bufio.NewReader(strings.NewReader(stream)), c, false)
 	upper := time.Since(time.Unix(0, published))
-	if got := c.latency.Max(); got < 50*time.Millisecond || got > upper {
+	if got := c.Load.Latency.Max(); got < 50*time.Millisecond || got > upper {
 		t.Fatalf("latency %v, want from 50ms to %v", got, upper)
 	}
 }
