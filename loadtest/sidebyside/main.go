@@ -113,24 +113,56 @@ var errIncorrect = errors.New("a body was wrong")
 // otherwise the benchmark, whose table goes to stdout and progress to
 // stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if isClient(args) {
+	switch {
+	case isClient(args):
 		return runClient(ctx, args[1:], stdout)
+	case isSSEClient(args):
+		return runSSEClient(ctx, args[1:], stdout)
 	}
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
 		return err
 	}
-	rows, err := measureAll(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	if err := printTable(stdout, cfg, rows); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if !r.skipped() && !r.correct() {
-			return errIncorrect
+	var incorrect bool
+	if cfg.selectsStreams() {
+		rows, err := measureAll(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		if err := printTable(stdout, cfg, rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			incorrect = incorrect || (!r.skipped() && !r.correct())
 		}
 	}
+	if cfg.selected[sseWorkload] {
+		rows, err := measureSSE(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		if err := printSSETable(stdout, cfg, rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			for _, x := range r.runs {
+				incorrect = incorrect || x.problem() != ""
+			}
+		}
+	}
+	if incorrect {
+		return errIncorrect
+	}
 	return nil
+}
+
+// selectsStreams reports whether cfg selects a workload of the first
+// table (any but sse).
+func (cfg config) selectsStreams() bool {
+	for _, w := range workloads {
+		if cfg.selected[w.name] {
+			return true
+		}
+	}
+	return false
 }

@@ -20,7 +20,7 @@ import (
 // is this binary), and otherwise runs the tests and fails if a goroutine
 // outlives them: a run must join its samplers and wait for every child.
 func TestMain(m *testing.M) {
-	if isClient(os.Args[1:]) {
+	if isClient(os.Args[1:]) || isSSEClient(os.Args[1:]) {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
