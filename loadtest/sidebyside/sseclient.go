@@ -27,12 +27,11 @@ const (
 	// idleSettle is how long the subscribers are left idle before the
 	// server's memory is read.
 	idleSettle = time.Second
-	// sseDrain bounds the wait, after the window, for every subscriber
-	// to receive an event due after it.
+	// stallLead is how far ahead of now the stall's schedule starts.
+	stallLead = 500 * time.Millisecond
+	// sseDrain bounds the wait, after the window and after the stall,
+	// for every subscriber to receive an event due after it.
 	sseDrain = 10 * time.Second
-	// stallGrace is how long after the stall phase its events may still
-	// arrive and count.
-	stallGrace = time.Second
 )
 
 // isSSEClient reports whether args ask for the SSE client child.
@@ -155,7 +154,7 @@ func (c *sseClient) loadWindow(ctx context.Context, cl *fanout.Clients, res *sse
 	winStart := time.Now().Add(c.cfg.warmup)
 	winEnd := winStart.Add(c.cfg.window)
 	cl.Load.Set(winStart, winEnd)
-	sched, err := c.schedule(ctx, c.cfg.rate, c.cfg.payload)
+	sched, err := c.schedule(ctx, c.cfg.rate, c.cfg.payload, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -179,8 +178,15 @@ func (c *sseClient) loadWindow(ctx context.Context, cl *fanout.Clients, res *sse
 	}
 	res.RSSLoad = peak
 	res.ServerCPU, res.ClientCPU, res.MachineCPU = cpu1[0]-cpu0[0], cpu1[1]-cpu0[1], cpu1[2]-cpu0[2]
-	drainEnd := time.Now().Add(sseDrain)
-	for cl.Finished.Load() < cl.Alive.Load() && time.Now().Before(drainEnd) {
+	return drain(ctx, cl.Load, cl.Alive.Load)
+}
+
+// drain waits, at most sseDrain, for every subscriber (of want) to
+// receive an event due after w: every event of w that will reach them
+// has then.
+func drain(ctx context.Context, w *fanout.Window, want func() int64) error {
+	end := time.Now().Add(sseDrain)
+	for w.Finished.Load() < want() && time.Now().Before(end) {
 		if err := sleepFor(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
@@ -190,26 +196,39 @@ func (c *sseClient) loadWindow(ctx context.Context, cl *fanout.Clients, res *sse
 
 // stallPhase makes one subscriber stop reading while the server publishes
 // events of the stall payload at the rate, and counts what the others
-// receive of the events due meanwhile.
+// receive of the events due meanwhile, while it still does not read:
+// until each has received an event due after the phase, or for sseDrain
+// after it.
 func (c *sseClient) stallPhase(ctx context.Context, cl *fanout.Clients, res *sseResult) error {
-	res.StallHealthy = cl.Alive.Load()
+	// The stalled subscriber, if it connected, stays alive: it does not
+	// read the end of its stream.
+	var stalledAlive int64
 	if cl.Subs[cl.StalledIndex].Connected() {
-		res.StallHealthy-- // the stalled subscriber, if it is alive
+		stalledAlive = 1
 	}
+	healthy := func() int64 { return cl.Alive.Load() - stalledAlive }
+	res.StallHealthy = healthy()
 	cl.StallOne()
-	start := time.Now()
+	// The phase's schedule starts a little later (or when the server
+	// gets the request, if that is later still: Count then counts from
+	// there), so that the window is set before its first event; the
+	// load's events not yet published by then are dropped.
+	start := time.Now().Add(stallLead)
 	end := start.Add(c.cfg.stall)
 	cl.Stall.Set(start, end)
-	sched, err := c.schedule(ctx, c.cfg.rate, c.cfg.stallPayload)
+	sched, err := c.schedule(ctx, c.cfg.rate, c.cfg.stallPayload, start)
 	if err != nil {
 		return err
 	}
 	res.StallDue = sched.Count(start, end)
-	if err := sleepFor(ctx, time.Until(end.Add(stallGrace))); err != nil {
+	if err := sleepFor(ctx, time.Until(end)); err != nil {
+		return err
+	}
+	if err := drain(ctx, cl.Stall, healthy); err != nil {
 		return err
 	}
 	res.StallDeliveries = cl.Stall.Deliveries.Load()
-	_, err = c.schedule(ctx, 0, 0)
+	_, err = c.schedule(ctx, 0, 0, time.Time{})
 	return err
 }
 
@@ -239,10 +258,13 @@ func (c *sseClient) tally(cl *fanout.Clients, res *sseResult) {
 	res.Errors = cl.Errors()
 }
 
-// schedule sets the server's publishing schedule and returns it (nil for
-// rate 0).
-func (c *sseClient) schedule(ctx context.Context, rate float64, payload int) (*broadcast.Schedule, error) {
+// schedule sets the server's publishing schedule, from start (now if
+// zero), and returns it (nil for rate 0).
+func (c *sseClient) schedule(ctx context.Context, rate float64, payload int, start time.Time) (*broadcast.Schedule, error) {
 	q := url.Values{"rate": {strconv.FormatFloat(rate, 'g', -1, 64)}, "payload": {strconv.Itoa(payload)}}
+	if !start.IsZero() {
+		q.Set("start", strconv.FormatInt(start.UnixNano(), 10))
+	}
 	var s *broadcast.Schedule
 	err := c.post(ctx, broadcast.ControlSchedule, q, &s)
 	return s, err

@@ -151,7 +151,7 @@ func loadRun(ctx context.Context, cfg config, res *Result, stderr io.Writer) (er
 	// event published after the window, so that every event of the
 	// window that will arrive has.
 	drainEnd := time.Now().Add(drainTimeout)
-	for cl.Finished.Load() < cl.Alive.Load() && time.Now().Before(drainEnd) {
+	for cl.Load.Finished.Load() < cl.Alive.Load() && time.Now().Before(drainEnd) {
 		if err := sleepUntil(ctx, time.Now().Add(20*time.Millisecond)); err != nil {
 			return err
 		}

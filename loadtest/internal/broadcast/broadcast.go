@@ -21,8 +21,10 @@
 //   - ControlOnce publishes one event now: before the schedule starts, it
 //     makes servers that send nothing before their first event send their
 //     headers.
-//   - ControlSchedule?rate=R&payload=P (re)starts the schedule: R events a
-//     second of P bytes of data from now, each published when it is due,
+//   - ControlSchedule?rate=R&payload=P&start=NS (re)starts the schedule:
+//     R events a second of P bytes of data from NS (nanoseconds since
+//     1970; now if absent or past), the previous schedule's events not
+//     yet published dropped, each published when it is due,
 //     or at once if late (never skipped, so that a slow server shows as
 //     latency rather than as fewer events). It answers the schedule's
 //     start and interval as JSON (Schedule), from which the client knows
@@ -180,9 +182,18 @@ func (p *publisher) schedule(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "payload must be from 0 to 1 MiB", http.StatusBadRequest)
 		return
 	}
+	start := time.Now().UnixNano()
+	if v := r.URL.Query().Get("start"); v != "" {
+		ns, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			http.Error(w, "start must be nanoseconds since 1970", http.StatusBadRequest)
+			return
+		}
+		start = max(start, ns)
+	}
 	var s *Schedule
 	if rate > 0 {
-		s = &Schedule{StartNs: time.Now().UnixNano(), IntervalNs: int64(float64(time.Second) / rate), Payload: payload}
+		s = &Schedule{StartNs: start, IntervalNs: int64(float64(time.Second) / rate), Payload: payload}
 	}
 	p.sched.Store(s)
 	select {

@@ -55,6 +55,10 @@ type Window struct {
 	Deliveries atomic.Int64
 	// Latency holds their delivery latencies.
 	Latency latency.Histogram
+	// Finished counts the subscribers (but a stalled one) that received
+	// an event due after the window: every event of the window that
+	// will reach them has.
+	Finished atomic.Int64
 }
 
 // newWindow returns a window that counts nothing yet.
@@ -82,8 +86,7 @@ type Clients struct {
 	payload    int
 
 	// Load is the measured window: its deliveries also count per
-	// subscriber (Subscriber.Events and the ids), and Finished counts
-	// the subscribers that received an event due after it.
+	// subscriber (Subscriber.Events and the ids).
 	Load *Window
 	// Stall is a second window, for a phase in which one subscriber
 	// stops reading (Stall): only its totals count.
@@ -94,7 +97,6 @@ type Clients struct {
 	Alive       atomic.Int64 // subscribers connected and reading
 	Failed      atomic.Int64 // subscribers that could not connect
 	Disconnects atomic.Int64 // subscribers whose stream ended before Close
-	Finished    atomic.Int64 // subscribers that received an event due after Load
 
 	// StalledIndex is the subscriber that Stall stops, whose socket
 	// Start sets up for it (a small receive buffer, see stallsock); -1

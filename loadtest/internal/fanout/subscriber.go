@@ -27,6 +27,7 @@ type Subscriber struct {
 	conn       net.Conn    // set once connected, under Clients.mu (see keep)
 	stalledOne bool        // the subscriber that Clients.StallOne stops
 	stalled    atomic.Bool // it has stopped reading
+	afterStall bool        // an event due after the Stall window arrived
 	Seen
 }
 
@@ -158,9 +159,15 @@ func (s *Subscriber) deliver(id uint64, hasID bool, ts int64, c *Clients) {
 		}
 		s.LastID = id
 	}
-	if c.Stall.contains(ts) && !s.stalledOne {
-		c.Stall.Deliveries.Add(1)
-		c.Stall.Latency.Record(time.Duration(now - ts))
+	if !s.stalledOne {
+		switch {
+		case c.Stall.contains(ts):
+			c.Stall.Deliveries.Add(1)
+			c.Stall.Latency.Record(time.Duration(now - ts))
+		case c.Stall.after(ts) && !s.afterStall:
+			s.afterStall = true
+			c.Stall.Finished.Add(1)
+		}
 	}
 	switch {
 	case c.Load.contains(ts):
@@ -173,6 +180,6 @@ func (s *Subscriber) deliver(id uint64, hasID bool, ts int64, c *Clients) {
 		s.LastWinID = id
 	case c.Load.after(ts) && !s.SawAfterWin:
 		s.SawAfterWin = true
-		c.Finished.Add(1)
+		c.Load.Finished.Add(1)
 	}
 }

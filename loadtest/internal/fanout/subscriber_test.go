@@ -76,7 +76,7 @@ func TestRead(t *testing.T) {
 			if got := c.Load.Latency.Count(); got != s.Events {
 				t.Errorf("%d latencies recorded for %d events", got, s.Events)
 			}
-			if got, want := c.Finished.Load(), int64(0); s.SawAfterWin {
+			if got, want := c.Load.Finished.Load(), int64(0); s.SawAfterWin {
 				if got != 1 {
 					t.Errorf("finished = %d, want 1", got)
 				}
@@ -103,5 +103,30 @@ func TestReadLatency(t *testing.T) {
 	upper := time.Since(time.Unix(0, published))
 	if got := c.Load.Latency.Max(); got < 50*time.Millisecond || got > upper {
 		t.Fatalf("latency %v, want from 50ms to %v", got, upper)
+	}
+}
+
+// TestReadStall checks the Stall window's counts: the events due in it
+// that subscribers other than the stalled one receive, and which of them
+// received an event due after it; the stalled subscriber counts in
+// neither.
+func TestReadStall(t *testing.T) {
+	const stream = "id: 1\ndata: 1000\n\nid: 2\ndata: 1500\n\nid: 3\ndata: 2000\n\n"
+	c := New("", "/", 2, 64)
+	c.Stall.start.Store(1000)
+	c.Stall.end.Store(2000)
+	for i, stalled := range []bool{false, true} {
+		s := &c.Subs[i]
+		s.stalledOne = stalled
+		_ = s.read(bufio.NewReader(strings.NewReader(stream)), c, false)
+	}
+	if got := c.Stall.Deliveries.Load(); got != 2 {
+		t.Errorf("stall deliveries = %d, want 2 (the healthy subscriber's)", got)
+	}
+	if got := c.Stall.Finished.Load(); got != 1 {
+		t.Errorf("stall finished = %d, want 1", got)
+	}
+	if got := c.Stall.Latency.Count(); got != 2 {
+		t.Errorf("stall latencies = %d, want 2", got)
 	}
 }
