@@ -31,7 +31,7 @@ const (
 	stallLead = 500 * time.Millisecond
 	// sseDrain bounds the wait, after the window and after the stall,
 	// for every subscriber to receive an event due after it.
-	sseDrain = 10 * time.Second
+	sseDrain = 30 * time.Second
 )
 
 // isSSEClient reports whether args ask for the SSE client child.

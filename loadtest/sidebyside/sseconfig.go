@@ -54,7 +54,7 @@ func defaultSSEConfig() sseConfig {
 		warmup:       2 * time.Second,
 		window:       20 * time.Second,
 		stall:        15 * time.Second,
-		stallPayload: 2048,
+		stallPayload: 1024,
 		dials:        64,
 	}
 	for _, s := range sseServers {

@@ -124,7 +124,7 @@ func (r sseResult) problem() string {
 	case r.Due == 0:
 		p = append(p, "no event due in the window")
 	case r.Min < r.Due:
-		p = append(p, fmt.Sprintf("a subscriber received %d of the window's %d events", r.Min, r.Due))
+		p = append(p, fmt.Sprintf("a subscriber received %d of the window's %d events within %v of its end", r.Min, r.Due, sseDrain))
 	case r.Deliveries != r.Ready*r.Due:
 		p = append(p, fmt.Sprintf("%d deliveries in the window, not %d", r.Deliveries, r.Ready*r.Due))
 	}
