@@ -53,7 +53,7 @@ func defaultSSEConfig() sseConfig {
 		payload:      64,
 		warmup:       2 * time.Second,
 		window:       20 * time.Second,
-		stall:        15 * time.Second,
+		stall:        30 * time.Second,
 		stallPayload: 1024,
 		dials:        64,
 	}
