@@ -70,7 +70,21 @@
 // the machine's other processes used meanwhile: on a busy machine,
 // compare the ratios, not the absolute figures.
 //
-// The program exits with status 1 if a body was wrong.
+// -workloads sse (not among the defaults) runs SSE broadcast servers
+// instead, each fresh as its own process, one after another: a plain
+// net/http broadcaster (peers/reference), ginstream (peers/ginstream:
+// handlers.Events on an sse.MemHub), go-sse and r3labs/sse (peers/gosse,
+// peers/r3labs, as their READMEs show), built in this module with
+// internal/broadcast's control endpoints around them. One client process
+// (-sse-client, with internal/fanout's subscribers) connects
+// -sse-subscribers, reads the server's RSS idle, has -sse-rate events
+// published for a -sse-window (server CPU per delivery, latency, missed
+// or out-of-order ids), then stops reading on one subscriber for
+// -sse-stall and counts what the others receive meanwhile. Its table is
+// printed after the first (see printSSETable).
+//
+// The program exits with status 1 if a body was wrong, or an SSE
+// subscriber missed an event of the window.
 package main
 
 import (
@@ -146,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		for _, r := range rows {
 			for _, x := range r.runs {
-				incorrect = incorrect || x.problem() != ""
+				incorrect = incorrect || x.problem(cfg.sse.drain) != ""
 			}
 		}
 	}

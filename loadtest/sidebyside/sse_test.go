@@ -28,6 +28,7 @@ func TestSSE(t *testing.T) {
 		"-sse-window", "2s",
 		"-sse-stall", "3s",
 		"-sse-stall-payload", "8192",
+		"-sse-drain", "5s", // go-sse, blocked by the stalled subscriber, waits all of it
 	}
 	var out, progress bytes.Buffer
 	err := run(t.Context(), args, &out, &progress)

@@ -29,9 +29,6 @@ const (
 	idleSettle = time.Second
 	// stallLead is how far ahead of now the stall's schedule starts.
 	stallLead = 500 * time.Millisecond
-	// sseDrain bounds the wait, after the window and after the stall,
-	// for every subscriber to receive an event due after it.
-	sseDrain = 30 * time.Second
 )
 
 // isSSEClient reports whether args ask for the SSE client child.
@@ -178,14 +175,14 @@ func (c *sseClient) loadWindow(ctx context.Context, cl *fanout.Clients, res *sse
 	}
 	res.RSSLoad = peak
 	res.ServerCPU, res.ClientCPU, res.MachineCPU = cpu1[0]-cpu0[0], cpu1[1]-cpu0[1], cpu1[2]-cpu0[2]
-	return drain(ctx, cl.Load, cl.Alive.Load)
+	return c.drain(ctx, cl.Load, cl.Alive.Load)
 }
 
-// drain waits, at most sseDrain, for every subscriber (of want) to
+// drain waits, at most -sse-drain, for every subscriber (of want) to
 // receive an event due after w: every event of w that will reach them
 // has then.
-func drain(ctx context.Context, w *fanout.Window, want func() int64) error {
-	end := time.Now().Add(sseDrain)
+func (c *sseClient) drain(ctx context.Context, w *fanout.Window, want func() int64) error {
+	end := time.Now().Add(c.cfg.drain)
 	for w.Finished.Load() < want() && time.Now().Before(end) {
 		if err := sleepFor(ctx, 20*time.Millisecond); err != nil {
 			return err
@@ -197,8 +194,8 @@ func drain(ctx context.Context, w *fanout.Window, want func() int64) error {
 // stallPhase makes one subscriber stop reading while the server publishes
 // events of the stall payload at the rate, and counts what the others
 // receive of the events due meanwhile, while it still does not read:
-// until each has received an event due after the phase, or for sseDrain
-// after it.
+// until each has received an event due after the phase, or for
+// -sse-drain after it.
 func (c *sseClient) stallPhase(ctx context.Context, cl *fanout.Clients, res *sseResult) error {
 	// The stalled subscriber, if it connected, stays alive: it does not
 	// read the end of its stream.
@@ -224,7 +221,7 @@ func (c *sseClient) stallPhase(ctx context.Context, cl *fanout.Clients, res *sse
 	if err := sleepFor(ctx, time.Until(end)); err != nil {
 		return err
 	}
-	if err := drain(ctx, cl.Stall, healthy); err != nil {
+	if err := c.drain(ctx, cl.Stall, healthy); err != nil {
 		return err
 	}
 	res.StallDeliveries = cl.Stall.Deliveries.Load()

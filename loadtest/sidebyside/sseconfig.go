@@ -40,6 +40,7 @@ type sseConfig struct {
 	window       time.Duration // the measured window
 	stall        time.Duration // the stalled-subscriber phase
 	stallPayload int           // bytes of each event's data during it
+	drain        time.Duration // the longest wait for late events after the window and the stall
 	dials        int           // connections set up at once
 }
 
@@ -55,6 +56,7 @@ func defaultSSEConfig() sseConfig {
 		window:       20 * time.Second,
 		stall:        30 * time.Second,
 		stallPayload: 1024,
+		drain:        30 * time.Second,
 		dials:        64,
 	}
 	for _, s := range sseServers {
@@ -82,6 +84,7 @@ func (c *sseConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.window, "sse-window", c.window, "sse: the measured window")
 	fs.DurationVar(&c.stall, "sse-stall", c.stall, "sse: how long one subscriber stops reading")
 	fs.IntVar(&c.stallPayload, "sse-stall-payload", c.stallPayload, "sse: `bytes` of data per event while one subscriber has stopped reading, to fill its socket within seconds")
+	fs.DurationVar(&c.drain, "sse-drain", c.drain, "sse: the longest wait, after the window and after the stall, for every subscriber to receive an event due after it (a server blocked by the stalled subscriber takes all of it)")
 	fs.IntVar(&c.dials, "sse-dials", c.dials, "sse: `number` of connections set up at once")
 }
 
@@ -103,8 +106,8 @@ func (c sseConfig) check() string {
 		return "-sse-rate must be more than 0 and at most 10000"
 	case c.payload < fanout.TimestampDigits || c.payload > 1<<16 || c.stallPayload < fanout.TimestampDigits || c.stallPayload > 1<<16:
 		return fmt.Sprintf("-sse-payload and -sse-stall-payload must be from %d to 65536", fanout.TimestampDigits)
-	case c.warmup < 0 || c.window <= 0 || c.stall <= 0:
-		return "-sse-warmup must not be negative, -sse-window and -sse-stall must be positive"
+	case c.warmup < 0 || c.window <= 0 || c.stall <= 0 || c.drain <= 0:
+		return "-sse-warmup must not be negative, -sse-window, -sse-stall and -sse-drain must be positive"
 	case c.dials < 1:
 		return "-sse-dials must be at least 1"
 	}

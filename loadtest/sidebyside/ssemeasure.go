@@ -81,6 +81,7 @@ func measureSSEOnce(ctx context.Context, cfg config, s sseServer, bin string) (r
 		"-sse-window", c.window.String(),
 		"-sse-stall", c.stall.String(),
 		"-sse-stall-payload", strconv.Itoa(c.stallPayload),
+		"-sse-drain", c.drain.String(),
 		"-sse-dials", strconv.Itoa(c.dials),
 	}
 	wait, err := startChild(ctx, args, &res)

@@ -37,7 +37,7 @@ func printSSETable(w io.Writer, cfg config, rows []*sseRow) error {
 		}
 		correct := "yes"
 		for i := range r.runs {
-			if p := r.runs[i].problem(); p != "" {
+			if p := r.runs[i].problem(c.drain); p != "" {
 				correct = "no"
 				notes = append(notes, fmt.Sprintf("%s, run %d: WRONG: %s", r.server.name, i+1, p))
 			}
@@ -108,7 +108,7 @@ func (r sseResult) stallFraction() float64 {
 
 // problem returns what was wrong with the run's deliveries in the window
 // (not the stall's, which the table shows), or "".
-func (r sseResult) problem() string {
+func (r sseResult) problem(drain time.Duration) string {
 	var p []string
 	add := func(n int64, what string) {
 		if n > 0 {
@@ -124,7 +124,7 @@ func (r sseResult) problem() string {
 	case r.Due == 0:
 		p = append(p, "no event due in the window")
 	case r.Min < r.Due:
-		p = append(p, fmt.Sprintf("a subscriber received %d of the window's %d events within %v of its end", r.Min, r.Due, sseDrain))
+		p = append(p, fmt.Sprintf("a subscriber received %d of the window's %d events within %v of its end", r.Min, r.Due, drain))
 	case r.Deliveries != r.Ready*r.Due:
 		p = append(p, fmt.Sprintf("%d deliveries in the window, not %d", r.Deliveries, r.Ready*r.Due))
 	}

@@ -61,10 +61,12 @@ type Window struct {
 	Finished atomic.Int64
 }
 
-// newWindow returns a window that counts nothing yet.
+// newWindow returns a window that counts nothing yet: no event is in it
+// or after it.
 func newWindow() *Window {
 	w := &Window{}
 	w.start.Store(math.MaxInt64)
+	w.end.Store(math.MaxInt64)
 	return w
 }
 

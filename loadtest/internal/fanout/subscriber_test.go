@@ -130,3 +130,15 @@ func TestReadStall(t *testing.T) {
 		t.Errorf("stall latencies = %d, want 2", got)
 	}
 }
+
+// TestReadBeforeWindows checks that events that arrive before the windows
+// are set count in neither, nor as after them.
+func TestReadBeforeWindows(t *testing.T) {
+	c := New("", "/", 1, 64)
+	_ = c.Subs[0].read(bufio.NewReader(strings.NewReader("id: 1\ndata: 1000\n\n")), c, false)
+	for name, w := range map[string]*Window{"load": c.Load, "stall": c.Stall} {
+		if d, f := w.Deliveries.Load(), w.Finished.Load(); d != 0 || f != 0 {
+			t.Errorf("%s: %d deliveries, %d finished before the window was set, want 0 and 0", name, d, f)
+		}
+	}
+}
