@@ -54,8 +54,8 @@ func defaultSSEConfig() sseConfig {
 		payload:      64,
 		warmup:       2 * time.Second,
 		window:       20 * time.Second,
-		stall:        30 * time.Second,
-		stallPayload: 1024,
+		stall:        60 * time.Second,
+		stallPayload: 2048,
 		drain:        30 * time.Second,
 		dials:        64,
 	}
