@@ -211,11 +211,27 @@ type clientRun struct {
 // startClient starts the client child against target with conns
 // requests at once; wait waits for it and returns its result.
 func startClient(ctx context.Context, target string, conns int, timeout time.Duration) (wait func() (clientRun, error), err error) {
+	var run clientRun
+	waitChild, err := startChild(ctx, []string{clientFlag, "-url", target, "-conns", strconv.Itoa(conns), "-timeout", timeout.String()}, &run.result)
+	if err != nil {
+		return nil, err
+	}
+	return func() (clientRun, error) {
+		var err error
+		run.cpu, err = waitChild()
+		return run, err
+	}, nil
+}
+
+// startChild starts this program with args, as a child whose stdout is
+// one JSON value; wait waits for it, decodes that value into result and
+// returns the child's CPU time, user and system.
+func startChild(ctx context.Context, args []string, result any) (wait func() (time.Duration, error), err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, clientFlag, "-url", target, "-conns", strconv.Itoa(conns), "-timeout", timeout.String())
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.SysProcAttr = childAttr()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
@@ -223,18 +239,18 @@ func startClient(ctx context.Context, target string, conns int, timeout time.Dur
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return func() (clientRun, error) {
-		var run clientRun
+	return func() (time.Duration, error) {
+		var cpu time.Duration
 		err := cmd.Wait()
 		if st := cmd.ProcessState; st != nil {
-			run.cpu = st.UserTime() + st.SystemTime()
+			cpu = st.UserTime() + st.SystemTime()
 		}
 		if err != nil {
-			return run, fmt.Errorf("client: %w\n%s", err, &stderr)
+			return cpu, fmt.Errorf("%s: %w\n%s", args[0], err, &stderr)
 		}
-		if err := json.NewDecoder(bufio.NewReader(&stdout)).Decode(&run.result); err != nil {
-			return run, fmt.Errorf("client: reading its result: %w\n%s", err, &stderr)
+		if err := json.NewDecoder(bufio.NewReader(&stdout)).Decode(result); err != nil {
+			return cpu, fmt.Errorf("%s: reading its result: %w\n%s", args[0], err, &stderr)
 		}
-		return run, nil
+		return cpu, nil
 	}, nil
 }

@@ -26,6 +26,8 @@ type config struct {
 	pacedStreams  int           // paced: streams at once
 	pacedCount    int           // paced: lines of each stream
 	pacedInterval time.Duration // paced: between the lines
+
+	sse sseConfig // the sse workload
 }
 
 // errUsage reports command-line arguments that parseConfig rejected; the
@@ -55,6 +57,7 @@ func defaultConfig() config {
 		pacedStreams:  2000,
 		pacedCount:    10,
 		pacedInterval: time.Second,
+		sse:           defaultSSEConfig(),
 	}
 }
 
@@ -67,6 +70,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	for i, w := range workloads {
 		names[i] = w.name
 	}
+	known := append(slices.Clone(names), sseWorkload)
 	fs := flag.NewFlagSet("sidebyside", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
@@ -78,11 +82,17 @@ client process, and prints one table: throughput or memory per stream,
 their ratio, server CPU seconds, RSS growth, and whether every body was
 byte-exact (SHA-256). Exits 1 if a body was wrong.
 
+-workloads sse (not among the defaults) runs SSE broadcast servers instead
+(net/http alone, ginstream, go-sse, r3labs/sse), each fresh, against one
+fan-out client process, and prints a table of its own: memory per idle
+subscriber, CPU per delivery, latency, missed events, and deliveries to
+healthy subscribers while one subscriber has stopped reading.
+
 Flags:
 `)
 		fs.PrintDefaults()
 	}
-	selected := fs.String("workloads", strings.Join(names, ","), "comma-separated `list` of workloads to run")
+	selected := fs.String("workloads", strings.Join(names, ","), "comma-separated `list` of workloads to run: "+strings.Join(known, ", "))
 	fs.IntVar(&cfg.runs, "runs", cfg.runs, "`number` of measurements per workload and server; the table shows medians")
 	fs.StringVar(&cfg.demo, "demo", "", "demo `binary` to run; empty to build ./cmd/demo")
 	fs.StringVar(&cfg.pgBin, "pg-bin", cfg.pgBin, "`directory` of PostgreSQL's initdb, postgres and pg_isready, for the export (default: $PGTEST_BINDIR or "+defaultPGBin+")")
@@ -94,6 +104,7 @@ Flags:
 	fs.IntVar(&cfg.pacedStreams, "paced-streams", cfg.pacedStreams, "paced: `number` of streams at once")
 	fs.IntVar(&cfg.pacedCount, "paced-count", cfg.pacedCount, "paced: `lines` of each stream")
 	fs.DurationVar(&cfg.pacedInterval, "paced-interval", cfg.pacedInterval, "paced: time between the lines, whole milliseconds")
+	cfg.sse.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
@@ -106,8 +117,8 @@ Flags:
 		if name = strings.TrimSpace(name); name == "" {
 			continue
 		}
-		if !slices.Contains(names, name) {
-			problem = fmt.Sprintf("unknown workload %q (known: %s)", name, strings.Join(names, ", "))
+		if !slices.Contains(known, name) {
+			problem = fmt.Sprintf("unknown workload %q (known: %s)", name, strings.Join(known, ", "))
 		}
 		cfg.selected[name] = true
 	}
@@ -148,5 +159,5 @@ func (cfg config) check() string {
 	case cfg.pacedInterval < time.Millisecond || cfg.pacedInterval%time.Millisecond != 0 || cfg.pacedInterval > time.Minute:
 		return "-paced-interval must be whole milliseconds, from 1ms to 1m (the demo's range)"
 	}
-	return ""
+	return cfg.sse.check()
 }

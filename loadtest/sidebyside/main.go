@@ -70,7 +70,21 @@
 // the machine's other processes used meanwhile: on a busy machine,
 // compare the ratios, not the absolute figures.
 //
-// The program exits with status 1 if a body was wrong.
+// -workloads sse (not among the defaults) runs SSE broadcast servers
+// instead, each fresh as its own process, one after another: a plain
+// net/http broadcaster (peers/reference), ginstream (peers/ginstream:
+// handlers.Events on an sse.MemHub), go-sse and r3labs/sse (peers/gosse,
+// peers/r3labs, as their READMEs show), built in this module with
+// internal/broadcast's control endpoints around them. One client process
+// (-sse-client, with internal/fanout's subscribers) connects
+// -sse-subscribers, reads the server's RSS idle, has -sse-rate events
+// published for a -sse-window (server CPU per delivery, latency, missed
+// or out-of-order ids), then stops reading on one subscriber for
+// -sse-stall and counts what the others receive meanwhile. Its table is
+// printed after the first (see printSSETable).
+//
+// The program exits with status 1 if a body was wrong, or an SSE
+// subscriber missed an event of the window.
 package main
 
 import (
@@ -113,24 +127,56 @@ var errIncorrect = errors.New("a body was wrong")
 // otherwise the benchmark, whose table goes to stdout and progress to
 // stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if isClient(args) {
+	switch {
+	case isClient(args):
 		return runClient(ctx, args[1:], stdout)
+	case isSSEClient(args):
+		return runSSEClient(ctx, args[1:], stdout)
 	}
 	cfg, err := parseConfig(args, stderr)
 	if err != nil {
 		return err
 	}
-	rows, err := measureAll(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	if err := printTable(stdout, cfg, rows); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if !r.skipped() && !r.correct() {
-			return errIncorrect
+	var incorrect bool
+	if cfg.selectsStreams() {
+		rows, err := measureAll(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		if err := printTable(stdout, cfg, rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			incorrect = incorrect || (!r.skipped() && !r.correct())
 		}
 	}
+	if cfg.selected[sseWorkload] {
+		rows, err := measureSSE(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		if err := printSSETable(stdout, cfg, rows); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			for _, x := range r.runs {
+				incorrect = incorrect || x.problem(cfg.sse.drain) != ""
+			}
+		}
+	}
+	if incorrect {
+		return errIncorrect
+	}
 	return nil
+}
+
+// selectsStreams reports whether cfg selects a workload of the first
+// table (any but sse).
+func (cfg config) selectsStreams() bool {
+	for _, w := range workloads {
+		if cfg.selected[w.name] {
+			return true
+		}
+	}
+	return false
 }

@@ -20,7 +20,7 @@ import (
 // is this binary), and otherwise runs the tests and fails if a goroutine
 // outlives them: a run must join its samplers and wait for every child.
 func TestMain(m *testing.M) {
-	if isClient(os.Args[1:]) {
+	if isClient(os.Args[1:]) || isSSEClient(os.Args[1:]) {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
@@ -73,21 +73,35 @@ func TestSideBySide(t *testing.T) {
 // table in out, by workload name: the first cell up to its colon.
 func correctColumn(t *testing.T, out string) map[string]string {
 	t.Helper()
-	_, table, ok := strings.Cut(out, tableHeader+"\n")
+	rows := make(map[string]string)
+	for name, cells := range tableRows(t, out, tableHeader) {
+		rows[name] = cells[len(cells)-1]
+	}
+	return rows
+}
+
+// tableRows returns the cells of each row of the table under header in
+// out, by the first cell up to its colon.
+func tableRows(t *testing.T, out, header string) map[string][]string {
+	t.Helper()
+	_, table, ok := strings.Cut(out, header+"\n")
 	if !ok {
 		t.Fatalf("no table header in the output")
 	}
-	rows := make(map[string]string)
+	rows := make(map[string][]string)
 	for line := range strings.Lines(table) {
 		if !strings.HasPrefix(line, "|") {
 			break
 		}
 		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
-		name, _, _ := strings.Cut(strings.TrimSpace(cells[0]), ":")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		name, _, _ := strings.Cut(cells[0], ":")
 		if strings.HasPrefix(name, "---") {
 			continue
 		}
-		rows[name] = strings.TrimSpace(cells[len(cells)-1])
+		rows[name] = cells
 	}
 	return rows
 }

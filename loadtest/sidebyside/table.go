@@ -98,7 +98,7 @@ func growth(m measurement) float64 { return float64(m.rssGrowth()) }
 
 // median returns the median of f over ms (the mean of the middle two for
 // an even count), or 0 for none.
-func median(ms []measurement, f func(measurement) float64) float64 {
+func median[T any](ms []T, f func(T) float64) float64 {
 	if len(ms) == 0 {
 		return 0
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ginstream/ginstream/loadtest/internal/fanout"
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
@@ -58,32 +59,35 @@ func idlePhases(ctx context.Context, cfg config, stderr io.Writer) (ref Memory, 
 		return ref, err
 	}
 	defer func() { err = errors.Join(err, ch.stop()) }()
-	cl := newClients(ch.addr, cfg.subscribers, cfg.payload)
-	defer cl.close()
+	cl := fanout.New(ch.addr, eventsPath, cfg.subscribers, cfg.payload)
+	defer cl.Close()
 	if ref, err = connectIdle(ctx, cfg, ch, cl, "reference"); err != nil {
 		return ref, err
 	}
-	if n := cl.alive.Load(); n != int64(cfg.subscribers) {
-		return ref, fmt.Errorf("%d of %d connections failed: %v", cfg.subscribers-int(n), cfg.subscribers, cl.errMessages())
+	if n := cl.Alive.Load(); n != int64(cfg.subscribers) {
+		return ref, fmt.Errorf("%d of %d connections failed: %v", cfg.subscribers-int(n), cfg.subscribers, cl.Errors())
 	}
 	return ref, nil
 }
 
 // connectIdle takes the child's baseline, connects the subscribers and
 // takes its idle memory.
-func connectIdle(ctx context.Context, cfg config, ch *child, cl *clients, phase string) (Memory, error) {
+func connectIdle(ctx context.Context, cfg config, ch *child, cl *fanout.Clients, phase string) (Memory, error) {
 	var m Memory
 	var err error
 	if m.Baseline, err = ch.snapshot(ctx, true); err != nil {
 		return m, err
 	}
 	start := time.Now()
-	cl.connect(ctx, cfg.dials)
+	cl.Start(ctx, cfg.dials)
+	if err := cl.WaitReady(ctx, nil); err != nil {
+		return m, err
+	}
 	m.ConnectS = time.Since(start).Seconds()
 	if err := ctx.Err(); err != nil {
 		return m, err
 	}
-	m.Connected = int(cl.alive.Load())
+	m.Connected = int(cl.Alive.Load())
 	if m.Idle, err = ch.snapshot(ctx, true); err != nil {
 		return m, err
 	}
@@ -106,18 +110,17 @@ func loadRun(ctx context.Context, cfg config, res *Result, stderr io.Writer) (er
 	}
 	defer func() { err = errors.Join(err, ch.stop()) }()
 	res.ServerPID = ch.pid()
-	cl := newClients(ch.addr, cfg.subscribers, cfg.payload)
-	defer cl.close()
+	cl := fanout.New(ch.addr, eventsPath, cfg.subscribers, cfg.payload)
+	defer cl.Close()
 	if res.Server, err = connectIdle(ctx, cfg, ch, cl, cfg.server); err != nil {
 		return err
 	}
-	res.Connect = ConnectStats{Connected: res.Server.Connected, Failed: int(cl.failed.Load()), Seconds: res.Server.ConnectS}
+	res.Connect = ConnectStats{Connected: res.Server.Connected, Failed: int(cl.Failed.Load()), Seconds: res.Server.ConnectS}
 
 	// The window is set before the first event is published.
 	winStart := time.Now().Add(cfg.warmup)
 	winEnd := winStart.Add(cfg.duration)
-	cl.win.end.Store(winEnd.UnixNano())
-	cl.win.start.Store(winStart.UnixNano())
+	cl.Load.Set(winStart, winEnd)
 	if err := ch.startPublishing(ctx); err != nil {
 		return err
 	}
@@ -148,12 +151,12 @@ func loadRun(ctx context.Context, cfg config, res *Result, stderr io.Writer) (er
 	// event published after the window, so that every event of the
 	// window that will arrive has.
 	drainEnd := time.Now().Add(drainTimeout)
-	for cl.finished.Load() < cl.alive.Load() && time.Now().Before(drainEnd) {
+	for cl.Load.Finished.Load() < cl.Alive.Load() && time.Now().Before(drainEnd) {
 		if err := sleepUntil(ctx, time.Now().Add(20*time.Millisecond)); err != nil {
 			return err
 		}
 	}
-	res.ConnectedAtEnd = int(cl.alive.Load())
+	res.ConnectedAtEnd = int(cl.Alive.Load())
 	end, err := ch.snapshot(ctx, false)
 	if err != nil {
 		return err
@@ -165,7 +168,7 @@ func loadRun(ctx context.Context, cfg config, res *Result, stderr io.Writer) (er
 			return err
 		}
 	}
-	cl.close()
+	cl.Close()
 	res.tally(cl, cpu1.minus(cpu0))
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/fanout"
 )
 
 // The goals, which the summary checks.
@@ -146,25 +148,25 @@ func (p PerConn) minus(q PerConn) PerConn {
 
 // tally fills in what the subscribers saw, once they have been joined,
 // and the CPU times of the window.
-func (r *Result) tally(cl *clients, cpu cpuSample) {
-	r.Disconnects = cl.disconnects.Load()
-	r.Errors = cl.errMessages()
+func (r *Result) tally(cl *fanout.Clients, cpu cpuSample) {
+	r.Disconnects = cl.Disconnects.Load()
+	r.Errors = cl.Errors()
 	r.Events.Min = math.MaxInt64
 	var sum int64
-	for i := range cl.subs {
-		s := &cl.subs[i]
-		if s.conn == nil {
+	for i := range cl.Subs {
+		s := &cl.Subs[i]
+		if !s.Connected() {
 			continue // never connected
 		}
-		sum += s.events
-		r.Events.Min = min(r.Events.Min, s.events)
-		if s.events > 0 {
-			r.Events.Published = max(r.Events.Published, int64(s.lastWinID-s.firstID+1))
+		sum += s.Events
+		r.Events.Min = min(r.Events.Min, s.Events)
+		if s.Events > 0 {
+			r.Events.Published = max(r.Events.Published, int64(s.LastWinID-s.FirstID+1))
 		}
-		r.Gaps += s.gaps
-		r.Disordered += s.disordered
-		r.Unexpected += s.unexpected
-		if !s.sawAfterWin {
+		r.Gaps += s.Gaps
+		r.Disordered += s.Disordered
+		r.Unexpected += s.Unexpected
+		if !s.SawAfterWin {
 			r.Lagging++
 		}
 	}
@@ -175,7 +177,7 @@ func (r *Result) tally(cl *clients, cpu cpuSample) {
 	}
 	r.Events.Deliveries = sum
 	r.Events.Due = int64(math.Round(r.DurationS * r.Rate))
-	h := &cl.latency
+	h := &cl.Load.Latency
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	r.Latency = LatencyStats{
 		Count: h.Count(),

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginstream/ginstream/loadtest/internal/fanout"
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
@@ -41,7 +42,7 @@ const (
 	topic = "load"
 	// timestampDigits is the width of an event's publication time, in
 	// nanoseconds since 1970, at the start of its data.
-	timestampDigits = 19
+	timestampDigits = fanout.TimestampDigits
 )
 
 // childMem is what the child reports on memPath.

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/stallsock"
 )
 
 // The clients speak HTTP/1.1 over connections of their own, one request
@@ -39,14 +41,14 @@ type httpConn struct {
 // dialHTTP connects to addr from the address from (nil: the system's
 // choice, 127.0.0.1 on loopback; see loopback). A positive readBuffer sets
 // the socket's receive buffer, before it connects where it can (see
-// setReadBuffer). The connection is closed when ctx ends.
+// stallsock.Control). The connection is closed when ctx ends.
 func dialHTTP(ctx context.Context, from net.IP, addr string, readBuffer int) (*httpConn, error) {
 	var d net.Dialer
 	if from != nil {
 		d.LocalAddr = &net.TCPAddr{IP: from}
 	}
 	if readBuffer > 0 {
-		d.Control = setReadBuffer(readBuffer)
+		d.Control = stallsock.Control(readBuffer, stallsock.MSS)
 	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
