@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,6 +60,7 @@ func (a *app) writeReport(ctx context.Context, pause time.Duration, yield func(s
 	if err := yield(runs.ProgressEvent(0, total)); err != nil {
 		return err
 	}
+	a.removeOldReports(time.Now().Add(-a.runs.Retention))
 	name := reportFileName(time.Now())
 	partial := path.Join(partialDir, name)
 	if err := a.reports.MkdirAll(partialDir, 0o755); err != nil {
@@ -143,6 +145,47 @@ func (a *app) writeReport(ctx context.Context, pause time.Duration, yield func(s
 	done = true
 	return nil
 }
+
+// removeOldReports removes the files of report runs finished before t:
+// their runs, and the links they ended with, are gone once past the
+// Manager's Retention. It runs as each report starts, so that the reports
+// directory holds no more than the reports of one Retention, with no
+// goroutine to sweep it. Other files of the directory are left alone.
+func (a *app) removeOldReports(t time.Time) {
+	dir, err := a.reports.Open(".")
+	if err != nil {
+		return
+	}
+	entries, err := dir.ReadDir(-1)
+	dir.Close()
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !isReportFileName(e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(t) {
+			if err := a.reports.Remove(e.Name()); err != nil {
+				a.logger.Warn("removing an old report", "name", e.Name(), "err", err)
+			}
+		}
+	}
+}
+
+// isReportFileName reports whether name is one reportFileName makes.
+func isReportFileName(name string) bool {
+	var date, clock, suffix string
+	if len(name) != len("users-20060102-150405-000000.csv") {
+		return false
+	}
+	date, clock, suffix = name[6:14], name[15:21], name[22:28]
+	return strings.HasPrefix(name, "users-") && strings.HasSuffix(name, ".csv") &&
+		name[14] == '-' && name[21] == '-' && digits(date) && digits(clock) && strings.Trim(suffix, "0123456789abcdef") == ""
+}
+
+// digits reports whether s is only ASCII digits.
+func digits(s string) bool { return strings.Trim(s, "0123456789") == "" }
 
 // reportFileName returns the name of a report written at t: the time and a
 // random suffix, so that two reports started in the same second do not

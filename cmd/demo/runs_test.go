@@ -249,6 +249,35 @@ func TestRunsReport(t *testing.T) {
 			return slices.Equal(reportFiles(t, reports), before)
 		})
 	})
+
+	t.Run("reports past the retention removed as the next starts", func(t *testing.T) {
+		old := reportFileName(time.Now().Add(-2 * time.Hour))
+		recent := reportFileName(time.Now())
+		mine := "users-notes.csv" // not a report's name: not the demo's to remove
+		if !isReportFileName(old) || isReportFileName(mine) {
+			t.Fatalf("isReportFileName(%q) = false or (%q) = true", old, mine)
+		}
+		for _, name := range []string{old, recent, mine} {
+			file := filepath.Join(reports, name)
+			if err := os.WriteFile(file, []byte("id,name,email\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if name != recent {
+				past := time.Now().Add(-2 * time.Hour) // beyond the default retention, 10 minutes
+				if err := os.Chtimes(file, past, past); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		items := readRunNDJSON(t, d, startRun(t, d, "kind=report"), "")
+		if info := items[len(items)-1].endInfo(t); info.State != runs.Completed {
+			t.Fatalf("the end says %+v, want completed", info)
+		}
+		files := reportFiles(t, reports)
+		if slices.Contains(files, old) || !slices.Contains(files, recent) || !slices.Contains(files, mine) {
+			t.Errorf("reports %q: want %q removed, %q and %q kept", files, old, recent, mine)
+		}
+	})
 }
 
 // reportFiles returns the files of the reports directory and of its
