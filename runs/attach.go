@@ -44,6 +44,7 @@ import (
 // instance's last renewal.
 func (m *Manager) Attach(c *gin.Context, id string) sink.Report {
 	m.init()
+	c.Header("Vary", "Accept") // an event stream or NDJSON, as it says
 	events := acceptsEvents(c.GetHeader("Accept"))
 	from, param := c.Query("from"), `query parameter "from"`
 	if events {

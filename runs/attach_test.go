@@ -76,6 +76,9 @@ func TestLateClient(t *testing.T) {
 			if got, want := data(s.events(t, 4)), []string{"item-1", "item-2", "item-3", "item-4"}; !slices.Equal(got, want) {
 				t.Errorf("late client received %q, want %q", got, want)
 			}
+			if vary := s.resp.Header.Get("Vary"); vary != "Accept" {
+				t.Errorf("Vary %q, want Accept: the answer depends on it", vary)
+			}
 			end := s.end(t)
 			if end.State != runs.Completed || end.Ended.IsZero() {
 				t.Errorf("end %+v, want completed", end)
