@@ -103,7 +103,8 @@ func (f *fleet) waitReady(ctx context.Context) error {
 	return poll(ctx, func() bool { return f.settled.Load() == int64(len(f.clients)) })
 }
 
-// close closes every connection and joins the clients' goroutines.
+// close closes every connection and joins the clients' goroutines. Calls
+// after the first only wait.
 func (f *fleet) close() {
 	f.cancel()
 	f.wg.Wait()
