@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/ginstream/ginstream/loadtest/internal/librarybuild"
 )
@@ -16,6 +17,10 @@ import (
 //
 //go:embed reference/main.go
 var referenceSource []byte
+
+// referenceReady matches the line in which the reference server says
+// where it listens.
+var referenceReady = regexp.MustCompile(`^reference: listening on (\S+)$`)
 
 // buildDemo builds the demo into dir and returns the binary's path. It
 // builds in the library's module, with that module's dependencies, as go

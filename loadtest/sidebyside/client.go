@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/child"
 )
 
 // clientFlag, first among the arguments, makes the program the client
@@ -232,7 +234,7 @@ func startChild(ctx context.Context, args []string, result any) (wait func() (ti
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = child.Attr()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ginstream/ginstream/loadtest/internal/child"
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
@@ -36,7 +37,7 @@ func (m measurement) rssGrowth() int64 { return m.rssPeak - m.rssBefore }
 // measure runs a client child that GETs path from srv on conns
 // connections at once, and measures srv meanwhile, and the database with
 // dbCPU if it is not nil.
-func measure(ctx context.Context, srv *server, path string, conns int, timeout time.Duration, dbCPU func() (time.Duration, error)) (measurement, error) {
+func measure(ctx context.Context, srv *child.Server, path string, conns int, timeout time.Duration, dbCPU func() (time.Duration, error)) (measurement, error) {
 	if dbCPU == nil {
 		dbCPU = func() (time.Duration, error) { return 0, nil }
 	}
@@ -46,7 +47,7 @@ func measure(ctx context.Context, srv *server, path string, conns int, timeout t
 	case <-ctx.Done():
 		return m, ctx.Err()
 	}
-	pid := srv.pid()
+	pid := srv.PID()
 	cpu0, err := proc.CPUTime(pid)
 	if err != nil {
 		return m, err
@@ -64,7 +65,7 @@ func measure(ctx context.Context, srv *server, path string, conns int, timeout t
 	}
 	s := sampleRSS(pid, m.rssBefore)
 	start := time.Now()
-	wait, err := startClient(ctx, "http://"+srv.addr+path, conns, timeout)
+	wait, err := startClient(ctx, "http://"+srv.Addr()+path, conns, timeout)
 	if err != nil {
 		_, _ = s.stop()
 		return m, err

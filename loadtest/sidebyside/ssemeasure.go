@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/ginstream/ginstream/loadtest/internal/broadcast"
+	"github.com/ginstream/ginstream/loadtest/internal/child"
 	"github.com/ginstream/ginstream/loadtest/internal/librarybuild"
 )
 
@@ -62,18 +63,18 @@ func measureSSE(ctx context.Context, cfg config, progress io.Writer) ([]*sseRow,
 // measureSSEOnce starts a fresh server, runs the SSE client child against
 // it and stops it.
 func measureSSEOnce(ctx context.Context, cfg config, s sseServer, bin string) (res sseResult, err error) {
-	srv, err := startServer(ctx, s.name, bin, []string{"-addr", "127.0.0.1:0"}, broadcastReady, startTimeout)
+	srv, err := child.Start(ctx, s.name, bin, []string{"-addr", "127.0.0.1:0"}, broadcastReady, startTimeout)
 	if err != nil {
 		return res, err
 	}
-	defer func() { err = errors.Join(err, srv.stop()) }()
+	defer func() { err = errors.Join(err, srv.Stop()) }()
 	if err := sleepFor(ctx, settle); err != nil {
 		return res, err
 	}
 	c := cfg.sse
 	args := []string{
 		sseClientFlag,
-		"-addr", srv.addr, "-pid", strconv.Itoa(srv.pid()), "-path", s.path, "-timeout", cfg.timeout.String(),
+		"-addr", srv.Addr(), "-pid", strconv.Itoa(srv.PID()), "-path", s.path, "-timeout", cfg.timeout.String(),
 		"-sse-subscribers", strconv.Itoa(c.subscribers),
 		"-sse-rate", strconv.FormatFloat(c.rate, 'g', -1, 64),
 		"-sse-payload", strconv.Itoa(c.payload),

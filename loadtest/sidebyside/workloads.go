@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/child"
 )
 
 // Bounds on the servers' starts.
@@ -185,23 +187,23 @@ func (e *env) runWorkload(ctx context.Context, w workload) (r *row, err error) {
 // measureOnce starts a fresh server, the reference or the demo, measures
 // one client run against it and stops it.
 func (e *env) measureOnce(ctx context.Context, sp *spec, isRef bool) (m measurement, err error) {
-	var srv *server
+	var srv *child.Server
 	if isRef {
 		args := append([]string{"-addr", "127.0.0.1:0"}, sp.refArgs...)
-		srv, err = startServer(ctx, "reference", e.reference, args, referenceReady, startTimeout)
+		srv, err = child.Start(ctx, "reference", e.reference, args, referenceReady, startTimeout)
 	} else {
 		var data string
 		if data, err = e.demoDataDir(sp); err != nil {
 			return m, err
 		}
 		defer os.RemoveAll(data)
-		srv, err = startServer(ctx, "demo", e.demo, demoArgs(data, sp.demoArgs), demoReady, startTimeout)
+		srv, err = child.Start(ctx, "demo", e.demo, child.DemoArgs(data, sp.demoArgs...), child.DemoReady, startTimeout)
 	}
 	if err != nil {
 		return m, err
 	}
 	m, err = measure(ctx, srv, sp.path, sp.conns, e.cfg.timeout, sp.dbCPU)
-	return m, errors.Join(err, srv.stop())
+	return m, errors.Join(err, srv.Stop())
 }
 
 // demoDataDir makes a new data directory for the demo, prepared as the
@@ -218,19 +220,6 @@ func (e *env) demoDataDir(sp *spec) (string, error) {
 		}
 	}
 	return dir, nil
-}
-
-// demoArgs returns the demo's flags: on loopback at a port the system
-// picks, with the data directory given, no limit on streams, their
-// clients or their duration, its background log line and event ticks an
-// hour apart, and the workload's flags.
-func demoArgs(data string, extra []string) []string {
-	args := []string{
-		"-addr", "127.0.0.1:0", "-data", data,
-		"-max-streams", "0", "-max-streams-per-client", "0", "-max-stream-duration", "0",
-		"-log-interval", "1h", "-event-interval", "1h",
-	}
-	return append(args, extra...)
 }
 
 // check returns what is wrong with a measurement's bodies, or "".
@@ -314,15 +303,15 @@ func (e *env) seed(ctx context.Context, flags []string) (err error) {
 		return err
 	}
 	defer os.RemoveAll(data)
-	srv, err := startServer(ctx, "demo", e.demo, demoArgs(data, flags), demoReady, seedTimeout)
+	srv, err := child.Start(ctx, "demo", e.demo, child.DemoArgs(data, flags...), child.DemoReady, seedTimeout)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, srv.stop()) }()
+	defer func() { err = errors.Join(err, srv.Stop()) }()
 	seeded := time.Since(start)
 	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableCompression: true}, Timeout: e.cfg.timeout}
 	defer client.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+srv.addr+"/export/users.csv", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+srv.Addr()+"/export/users.csv", nil)
 	if err != nil {
 		return err
 	}

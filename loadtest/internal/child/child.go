@@ -1,4 +1,19 @@
-package main
+// Package child runs a server program as a child process of a load
+// program (loadtest/sidebyside, loadtest/runload), so that the server's
+// memory and CPU can be measured alone and its clients run in another
+// process, as a user's would: Start starts it and waits for the line in
+// which it says where it listens; Stop ends it.
+//
+//	srv, err := child.Start(ctx, "demo", bin, child.DemoArgs(dataDir), child.DemoReady, time.Minute)
+//	if err != nil { … }
+//	defer srv.Stop()
+//	… "http://" + srv.Addr() …, proc.RSS(srv.PID()) …
+//
+// A child dies with the program on Linux (see Attr), so that a load run
+// killed midway leaves no server behind. Its output is read by a goroutine
+// of the Server's own, which keeps the last lines for errors; Stop joins
+// it.
+package child
 
 import (
 	"bufio"
@@ -17,27 +32,18 @@ import (
 
 // Bounds on a server child's lifetime.
 const (
-	// serverStopTimeout is how long a server may take to exit after
-	// SIGTERM before it is killed.
-	serverStopTimeout = 30 * time.Second
+	// StopTimeout is how long a server may take to exit after SIGTERM
+	// before Stop kills it.
+	StopTimeout = 30 * time.Second
 	// tailLines is how many of a server's last output lines an error
 	// quotes.
 	tailLines = 20
 )
 
-// Where a server says it listens, in its output.
-var (
-	// demoReady is the demo's line: "ginstream demo: open http://…/ in a
-	// browser".
-	demoReady = regexp.MustCompile(`^ginstream demo: open (http://\S+)/ in a browser$`)
-	// referenceReady is the reference's line.
-	referenceReady = regexp.MustCompile(`^reference: listening on (\S+)$`)
-)
-
-// server is a server running as a child process, owned by the measurement
-// that started it: startServer starts it, and stop ends it and joins the
+// Server is a server running as a child process, owned by the measurement
+// that started it: Start starts it, and Stop ends it and joins the
 // goroutine that reads its output.
-type server struct {
+type Server struct {
 	name string // "demo" or "reference", for errors
 	cmd  *exec.Cmd
 	addr string // host:port it listens on
@@ -49,14 +55,18 @@ type server struct {
 	exitErr error         // why it exited; set before done is closed
 }
 
-// startServer starts bin with args, its stdout and stderr read by a
-// goroutine of its own, and waits (at most timeout) for the line matching
-// ready, whose first group is its address: host:port, or a URL of it.
-func startServer(ctx context.Context, name, bin string, args []string, ready *regexp.Regexp, timeout time.Duration) (*server, error) {
+// Start starts bin with args, its stdout and stderr read by a goroutine
+// of its own, and waits (at most timeout) for the line matching ready,
+// whose first group is its address: host:port, or a URL of it. name names
+// the server in errors. The child's environment is this process's, less
+// the variables the demo reads (DATABASE_URL, PORT, DATA_DIR): a load run
+// sets everything by flags. If the server exits, does not announce itself
+// in time or ctx ends first, Start stops it and returns an error quoting
+// its last lines of output.
+func Start(ctx context.Context, name, bin string, args []string, ready *regexp.Regexp, timeout time.Duration) (*Server, error) {
 	cmd := exec.Command(bin, args...)
-	// The demo reads these; the runs set everything by flags.
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "PORT=", "DATA_DIR=")
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = Attr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -65,7 +75,7 @@ func startServer(ctx context.Context, name, bin string, args []string, ready *re
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &server{name: name, cmd: cmd, done: make(chan struct{})}
+	s := &Server{name: name, cmd: cmd, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	go s.read(out, ready, addr)
 	timer := time.NewTimer(timeout)
@@ -84,14 +94,14 @@ func startServer(ctx context.Context, name, bin string, args []string, ready *re
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	_ = s.stop()
+	_ = s.Stop()
 	return nil, err
 }
 
 // read reads the server's output to its end, sending the address it
 // announces on addr and keeping the last lines, then waits for the
 // process and closes done.
-func (s *server) read(out io.Reader, ready *regexp.Regexp, addr chan<- string) {
+func (s *Server) read(out io.Reader, ready *regexp.Regexp, addr chan<- string) {
 	defer close(s.done)
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -119,33 +129,37 @@ func (s *server) read(out io.Reader, ready *regexp.Regexp, addr chan<- string) {
 }
 
 // lastLines returns the server's last lines of output.
-func (s *server) lastLines() string {
+func (s *Server) lastLines() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Join(s.tail, "\n")
 }
 
-// pid returns the process id.
-func (s *server) pid() int { return s.cmd.Process.Pid }
+// Addr returns the address the server announced: host:port.
+func (s *Server) Addr() string { return s.addr }
 
-// stop ends the server: SIGTERM, then SIGKILL if it has not exited within
-// serverStopTimeout. It waits for the process and its output's reader, and
+// PID returns the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Stop ends the server: SIGTERM, then SIGKILL if it has not exited within
+// StopTimeout. It waits for the process and its output's reader, and
 // returns an error if the server had exited before, failed or was killed.
-func (s *server) stop() error {
+// Call it once.
+func (s *Server) Stop() error {
 	select {
 	case <-s.done:
 		return fmt.Errorf("%s exited during the run: %v\n%s", s.name, s.exitErr, s.lastLines())
 	default:
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	t := time.NewTimer(serverStopTimeout)
+	t := time.NewTimer(StopTimeout)
 	defer t.Stop()
 	select {
 	case <-s.done:
 	case <-t.C:
 		_ = s.cmd.Process.Kill()
 		<-s.done
-		return fmt.Errorf("%s: killed after not exiting within %v of SIGTERM", s.name, serverStopTimeout)
+		return fmt.Errorf("%s: killed after not exiting within %v of SIGTERM", s.name, StopTimeout)
 	}
 	if s.exitErr != nil {
 		return fmt.Errorf("%s: %w\n%s", s.name, s.exitErr, s.lastLines())
