@@ -273,25 +273,27 @@ func (e CSV) Append(dst []byte, record []string) ([]byte, error) {
 	return append(dst, '\n'), nil
 }
 
-// csvSpecial marks the bytes that make a CSV field quoted.
-var csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+// csvSpecial marks the bytes that make a CSV field quoted; csvEscaped
+// those of them that a quoted field does not hold as they are.
+var (
+	csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+	csvEscaped = [256]bool{'"': true, '\r': true, '\n': true}
+)
 
 // appendCSVField appends the field prefix+field (prefix is a formula guard's
 // quote, or empty) as encoding/csv's Writer writes it with a comma as
 // delimiter, byte for byte, without concatenating the two: quoted if it
 // holds a comma, a double quote, CR or LF, is `\.`, or begins with a space;
 // inside quotes a double quote is doubled and, with crlf, a line feed is
-// written as CRLF and a lone CR dropped.
+// written as CRLF and a lone CR dropped. The bytes between those that
+// change are copied in runs, not one by one.
 func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
-	special := false
-	for i := 0; i < len(field); i++ {
-		if csvSpecial[field[i]] {
-			special = true
-			break
-		}
+	first := 0 // the first special byte, or len(field)
+	for first < len(field) && !csvSpecial[field[first]] {
+		first++
 	}
-	quote := special
-	if prefix == "" && !special && field != "" {
+	quote := first < len(field)
+	if prefix == "" && !quote && field != "" {
 		r, _ := utf8.DecodeRuneInString(field)
 		quote = field == `\.` || unicode.IsSpace(r)
 	}
@@ -301,8 +303,18 @@ func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
 	}
 	dst = append(dst, '"')
 	dst = append(dst, prefix...)
-	for i := 0; i < len(field); i++ {
-		switch c := field[i]; c {
+	// field[:first] holds no special byte.
+	dst = append(dst, field[:first]...)
+	for rest := field[first:]; rest != ""; {
+		i := 0
+		for i < len(rest) && !csvEscaped[rest[i]] {
+			i++
+		}
+		dst = append(dst, rest[:i]...)
+		if i == len(rest) {
+			break
+		}
+		switch rest[i] {
 		case '"':
 			dst = append(dst, `""`...)
 		case '\r':
@@ -314,9 +326,8 @@ func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
 				dst = append(dst, '\r')
 			}
 			dst = append(dst, '\n')
-		default:
-			dst = append(dst, c)
 		}
+		rest = rest[i+1:]
 	}
 	return append(dst, '"')
 }
