@@ -288,10 +288,7 @@ var (
 // written as CRLF and a lone CR dropped. The bytes between those that
 // change are copied in runs, not one by one.
 func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
-	first := 0 // the first special byte, or len(field)
-	for first < len(field) && !csvSpecial[field[first]] {
-		first++
-	}
+	first := csvIndex(field, true) // the first special byte, or len(field)
 	quote := first < len(field)
 	if prefix == "" && !quote && field != "" {
 		r, _ := utf8.DecodeRuneInString(field)
@@ -306,10 +303,7 @@ func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
 	// field[:first] holds no special byte.
 	dst = append(dst, field[:first]...)
 	for rest := field[first:]; rest != ""; {
-		i := 0
-		for i < len(rest) && !csvEscaped[rest[i]] {
-			i++
-		}
+		i := csvIndex(rest, false)
 		dst = append(dst, rest[:i]...)
 		if i == len(rest) {
 			break
@@ -330,6 +324,44 @@ func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
 		rest = rest[i+1:]
 	}
 	return append(dst, '"')
+}
+
+// Bytes repeated in every byte of a word, for csvIndex.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// csvIndex returns the index of the first byte of s that csvSpecial marks
+// if comma is set, csvEscaped otherwise, or len(s) if there is none. It
+// looks at eight bytes at a time while none of them is one of those, which
+// is most of a field.
+func csvIndex(s string, comma bool) int {
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if hasByte(x, '"') || hasByte(x, '\n') || hasByte(x, '\r') || comma && hasByte(x, ',') {
+			break // the word holds one: find it below
+		}
+	}
+	table := &csvEscaped
+	if comma {
+		table = &csvSpecial
+	}
+	for i < len(s) && !table[s[i]] {
+		i++
+	}
+	return i
+}
+
+// hasByte reports whether one of the eight bytes of x is c. (x^c in every
+// byte has a zero byte where x has c; subtracting ones borrows into the
+// high bit of the lowest such byte, and of no byte if there is none.)
+func hasByte(x uint64, c byte) bool {
+	v := x ^ (ones * uint64(c))
+	return (v-ones)&^v&highs != 0
 }
 
 // isFormula reports whether a spreadsheet would evaluate cell.
