@@ -19,6 +19,7 @@ type cursor struct {
 	kinds  []kind     // how to write each column
 	values []any      // the current row, as the driver returned it
 	dest   []any      // pointers to values, for Scan
+	cells  []string   // the current row as a CSV record, refilled for each row
 	enc    jsonBuffer // for object
 }
 
@@ -60,6 +61,7 @@ func (cur *cursor) query(ctx context.Context) (*sql.Rows, error) {
 	cur.kinds = make([]kind, len(types))
 	cur.values = make([]any, len(types))
 	cur.dest = make([]any, len(types))
+	cur.cells = make([]string, len(types))
 	for i, t := range types {
 		cur.names[i] = t.Name()
 		cur.kinds[i] = kindOf(t)

@@ -174,6 +174,15 @@ func (e Export) Handler() gin.HandlerFunc {
 // per row. The header waits for the first row (or the end of an empty
 // result), so that a query failing before its first row sends no byte and
 // is answered with an error status.
+//
+// Every row is yielded in the same slice, refilled (cursor.record), which
+// generator.Func's contract forbids in general: a yielded item may be
+// buffered after yield returns. It is safe here because records is the
+// lone producer of a sink.Writer's Stream, whose yield encodes each item
+// into the batch before it returns (see Writer.Stream), and it saves an
+// allocation per row. TestExportRecordEncodedInYield checks that
+// guarantee; a second producer, or another way of streaming, would need a
+// new slice per row again.
 func (e *Export) records(ctx context.Context, yield func([]string) error) error {
 	cur := &cursor{export: e}
 	defer cur.close()

@@ -34,16 +34,17 @@ func kindOf(t *sql.ColumnType) kind {
 	return plain
 }
 
-// record returns the current row as a CSV record.
+// record returns the current row as a CSV record: the cursor's own slice,
+// refilled for every row, which the caller must be done with before it
+// asks for the next row (see Export.records).
 func (cur *cursor) record(rows *sql.Rows) ([]string, error) {
 	if err := cur.scan(rows); err != nil {
 		return nil, err
 	}
-	record := make([]string, len(cur.values))
 	for i, v := range cur.values {
-		record[i] = text(v, cur.kinds[i])
+		cur.cells[i] = text(v, cur.kinds[i])
 	}
-	return record, nil
+	return cur.cells, nil
 }
 
 // object returns the current row as a JSON object.

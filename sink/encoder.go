@@ -273,25 +273,24 @@ func (e CSV) Append(dst []byte, record []string) ([]byte, error) {
 	return append(dst, '\n'), nil
 }
 
-// csvSpecial marks the bytes that make a CSV field quoted.
-var csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+// csvSpecial marks the bytes that make a CSV field quoted; csvEscaped
+// those of them that a quoted field does not hold as they are.
+var (
+	csvSpecial = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+	csvEscaped = [256]bool{'"': true, '\r': true, '\n': true}
+)
 
 // appendCSVField appends the field prefix+field (prefix is a formula guard's
 // quote, or empty) as encoding/csv's Writer writes it with a comma as
 // delimiter, byte for byte, without concatenating the two: quoted if it
 // holds a comma, a double quote, CR or LF, is `\.`, or begins with a space;
 // inside quotes a double quote is doubled and, with crlf, a line feed is
-// written as CRLF and a lone CR dropped.
+// written as CRLF and a lone CR dropped. The bytes between those that
+// change are copied in runs, not one by one.
 func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
-	special := false
-	for i := 0; i < len(field); i++ {
-		if csvSpecial[field[i]] {
-			special = true
-			break
-		}
-	}
-	quote := special
-	if prefix == "" && !special && field != "" {
+	first := csvIndex(field, true) // the first special byte, or len(field)
+	quote := first < len(field)
+	if prefix == "" && !quote && field != "" {
 		r, _ := utf8.DecodeRuneInString(field)
 		quote = field == `\.` || unicode.IsSpace(r)
 	}
@@ -301,8 +300,15 @@ func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
 	}
 	dst = append(dst, '"')
 	dst = append(dst, prefix...)
-	for i := 0; i < len(field); i++ {
-		switch c := field[i]; c {
+	// field[:first] holds no special byte.
+	dst = append(dst, field[:first]...)
+	for rest := field[first:]; rest != ""; {
+		i := csvIndex(rest, false)
+		dst = append(dst, rest[:i]...)
+		if i == len(rest) {
+			break
+		}
+		switch rest[i] {
 		case '"':
 			dst = append(dst, `""`...)
 		case '\r':
@@ -314,11 +320,48 @@ func appendCSVField(dst []byte, prefix, field string, crlf bool) []byte {
 				dst = append(dst, '\r')
 			}
 			dst = append(dst, '\n')
-		default:
-			dst = append(dst, c)
 		}
+		rest = rest[i+1:]
 	}
 	return append(dst, '"')
+}
+
+// Bytes repeated in every byte of a word, for csvIndex.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// csvIndex returns the index of the first byte of s that csvSpecial marks
+// if comma is set, csvEscaped otherwise, or len(s) if there is none. It
+// looks at eight bytes at a time while none of them is one of those, which
+// is most of a field.
+func csvIndex(s string, comma bool) int {
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if hasByte(x, '"') || hasByte(x, '\n') || hasByte(x, '\r') || comma && hasByte(x, ',') {
+			break // the word holds one: find it below
+		}
+	}
+	table := &csvEscaped
+	if comma {
+		table = &csvSpecial
+	}
+	for i < len(s) && !table[s[i]] {
+		i++
+	}
+	return i
+}
+
+// hasByte reports whether one of the eight bytes of x is c. (x^c in every
+// byte has a zero byte where x has c; subtracting ones borrows into the
+// high bit of the lowest such byte, and of no byte if there is none.)
+func hasByte(x uint64, c byte) bool {
+	v := x ^ (ones * uint64(c))
+	return (v-ones)&^v&highs != 0
 }
 
 // isFormula reports whether a spreadsheet would evaluate cell.

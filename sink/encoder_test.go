@@ -426,7 +426,7 @@ func TestNDJSONRejects(t *testing.T) {
 }
 
 // appendCSV encodes records after the preamble, as a Writer does.
-func appendCSV(t *testing.T, e sink.CSV, records ...[]string) []byte {
+func appendCSV(t testing.TB, e sink.CSV, records ...[]string) []byte {
 	t.Helper()
 	out, err := e.AppendPreamble(nil)
 	if err != nil {
@@ -624,5 +624,31 @@ func TestCSVGolden(t *testing.T) {
 				t.Errorf("%s reads back as\n%q\nwant\n%q", path, read, wantRead)
 			}
 		})
+	}
+}
+
+// BenchmarkCSVAppend appends records like the demo's users (an id, a name
+// and an email, two of three of them quoted for a comma or double quotes)
+// to a batch.
+//
+//	go test -run '^$' -bench CSVAppend -count 6 ./sink
+func BenchmarkCSVAppend(b *testing.B) {
+	records := [][]string{
+		{"1000", "O'Brien, José", `"o'brien, josé 1000"@example.org`},
+		{"1001", `Ada "Ace" Müller`, `"ada \"ace\" müller 1001"@exämple.net`},
+		{"1002", "Zoë Lovelace", "zoë.lovelace.1002@example.com"},
+		{"1003", `Smith, Grace "Doc"`, `"smith, grace 1003"@example.org`},
+	}
+	var size int
+	for _, r := range records {
+		size += len(appendCSV(b, sink.CSV{}, r))
+	}
+	b.SetBytes(int64(size))
+	dst := make([]byte, 0, 64<<10)
+	for b.Loop() {
+		dst = dst[:0]
+		for _, r := range records {
+			dst, _ = sink.CSV{}.Append(dst, r)
+		}
 	}
 }
