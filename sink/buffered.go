@@ -61,7 +61,33 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 	pctx, joinWatch := b.producerContext()
 	defer joinWatch()
 	stopHeaders := s.headerTimer(&b.mu)
-	err := producer.Call(pctx, b.yield)
+	// yield encodes item into the buffer and writes the buffer as the
+	// type's documentation says. Its fast path, taken by every item but
+	// those that begin or fill a batch, only encodes. It is written here,
+	// a closure rather than a method value, so that the producer calls
+	// it with no wrapper in between (and sync.Mutex's methods inline).
+	yield := func(item T) error {
+		b.mu.Lock()
+		if !b.fast || b.ended.Load() {
+			err := b.yieldSlow(item)
+			b.mu.Unlock()
+			return err
+		}
+		buf, err := b.append(s.buf, item)
+		if err != nil {
+			err = b.encodeFailed(err)
+			b.mu.Unlock()
+			return err
+		}
+		s.buf = buf
+		s.report.Items++
+		if len(buf) >= s.budget {
+			err = b.writeFull()
+		}
+		b.mu.Unlock()
+		return err
+	}
+	err := producer.Call(pctx, yield)
 	stopHeaders()
 	b.mu.Lock()
 	s.yieldDone = true
@@ -159,33 +185,7 @@ func (b *buffered[T]) finish(failed bool) {
 	b.unflushed = false
 }
 
-// yield is the producer's yield: it encodes item into the buffer and
-// writes the buffer as the type's documentation says. Its fast path,
-// taken by every item but those that begin a batch, only encodes.
-func (b *buffered[T]) yield(item T) error {
-	b.mu.Lock()
-	if !b.fast || b.ended.Load() {
-		err := b.yieldSlow(item)
-		b.mu.Unlock()
-		return err
-	}
-	s := b.s
-	buf, err := b.append(s.buf, item)
-	if err != nil {
-		err = b.encodeFailed(err)
-		b.mu.Unlock()
-		return err
-	}
-	s.buf = buf
-	s.report.Items++
-	if len(buf) >= s.budget {
-		err = b.writeFull()
-	}
-	b.mu.Unlock()
-	return err
-}
-
-// yieldSlow is yield for an item that does more than extend a batch: the
+// yieldSlow is the yield of runBuffered for an item that does more than extend a batch: the
 // first of the stream or of a batch, one after a quiet spell, or one
 // that must be refused. b.mu must be held.
 func (b *buffered[T]) yieldSlow(item T) error {
