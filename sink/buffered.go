@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ginstream/ginstream/generator"
@@ -31,27 +32,66 @@ const flushDelay = 500 * time.Microsecond
 type buffered[T any] struct {
 	s   *session[T]
 	mu  sync.Mutex      // serializes yields, the flush timer and the header timer
-	ctx context.Context // the producer's
+	ctx context.Context // the stream's; the producer's ends after it
+	// ended is set when ctx has ended, before the producer's context
+	// does: the fast path of yield reads it instead of ctx.Err.
+	ended atomic.Bool
+
+	append func([]byte, T) ([]byte, error) // the encoder's Append, resolved once
+	// fast is set while an item needs nothing but encoding: the stream
+	// is open and not over, the producer is not quiet, and the buffer
+	// holds the first items of a batch, for which the timer is armed.
+	fast bool
 
 	timer     *time.Timer   // runs tick; nil until first armed
 	armed     bool          // the timer is set and tick has not begun
 	ticked    chan struct{} // receives from a tick that finds the producer returned
 	firstAt   time.Time     // when the oldest byte of s.buf was encoded
-	active    bool          // an item was yielded since the last tick
+	seen      int64         // report.Items at the last tick: more were yielded since if it differs
 	quiet     bool          // nothing was yielded for flushDelay: write the next item at once
 	unflushed bool          // a batch was written and not flushed
 	refused   error         // the producers' context ended: yield refuses items with this
 }
 
 // runBuffered runs the lone producer of Writer.Stream on the handler's
-// goroutine, with ctx as its context, and returns the report.
+// goroutine, with a context that ends when ctx does (producerContext), and
+// returns the report.
 func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]) Report {
-	b := &buffered[T]{s: s, ctx: ctx, quiet: true, ticked: make(chan struct{})}
+	b := &buffered[T]{s: s, ctx: ctx, quiet: true, ticked: make(chan struct{}), append: appendFunc(s.w.Encoder)}
+	pctx, joinWatch := b.producerContext()
+	defer joinWatch()
 	stopHeaders := s.headerTimer(&b.mu)
-	err := producer.Call(ctx, b.yield)
+	// yield encodes item into the buffer and writes the buffer as the
+	// type's documentation says. Its fast path, taken by every item but
+	// those that begin or fill a batch, only encodes. It is written here,
+	// a closure rather than a method value, so that the producer calls
+	// it with no wrapper in between (and sync.Mutex's methods inline).
+	yield := func(item T) error {
+		b.mu.Lock()
+		if !b.fast || b.ended.Load() {
+			err := b.yieldSlow(item)
+			b.mu.Unlock()
+			return err
+		}
+		buf, err := b.append(s.buf, item)
+		if err != nil {
+			err = b.encodeFailed(err)
+			b.mu.Unlock()
+			return err
+		}
+		s.buf = buf
+		s.report.Items++
+		if len(buf) >= s.budget {
+			err = b.writeFull()
+		}
+		b.mu.Unlock()
+		return err
+	}
+	err := producer.Call(pctx, yield)
 	stopHeaders()
 	b.mu.Lock()
 	s.yieldDone = true
+	b.fast = false
 	if b.armed && !b.timer.Stop() {
 		// tick has begun and waits for the lock: let it see the end.
 		b.mu.Unlock()
@@ -85,6 +125,49 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 	return s.report
 }
 
+// producerContext returns the producer's context: it has the values and
+// deadline of the stream's, and ends with the same cause, but only once
+// ended is set, so that a producer that has seen its context end finds
+// yield refusing items, although the fast path of yield reads nothing but
+// ended. The session's cancel ends both at once; when the stream's context
+// ends otherwise (the client left, MaxDuration) a goroutine of
+// context.AfterFunc ends the producer's. join waits for that goroutine,
+// once the stream's context has ended, as it has at the end of every
+// stream.
+func (b *buffered[T]) producerContext() (ctx context.Context, join func()) {
+	ctx, cancel := context.WithCancelCause(keepDeadline{context.WithoutCancel(b.ctx), b.ctx})
+	end := func() {
+		b.ended.Store(true)
+		cancel(context.Cause(b.ctx))
+	}
+	cancelStream := b.s.cancel
+	b.s.cancel = func(cause error) {
+		cancelStream(cause)
+		end()
+	}
+	done := make(chan struct{})
+	stop := context.AfterFunc(b.ctx, func() {
+		defer close(done)
+		end()
+	})
+	return ctx, func() {
+		if !stop() {
+			<-done
+		}
+		cancel(generator.ErrClosed)
+	}
+}
+
+// keepDeadline is a context that is never cancelled, with the values of
+// its Context and the deadline of parent.
+type keepDeadline struct {
+	context.Context
+	parent context.Context
+}
+
+// Deadline returns the parent's deadline.
+func (c keepDeadline) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+
 // finish writes and flushes what the buffer holds at the end of the
 // stream. A stream that failed before its response began can still be
 // answered with an error status: what the buffer holds then (an encoder's
@@ -102,11 +185,10 @@ func (b *buffered[T]) finish(failed bool) {
 	b.unflushed = false
 }
 
-// yield is the producer's yield: it encodes item into the buffer and
-// writes the buffer as the type's documentation says.
-func (b *buffered[T]) yield(item T) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// yieldSlow is the yield of runBuffered for an item that does more than extend a batch: the
+// first of the stream or of a batch, one after a quiet spell, or one
+// that must be refused. b.mu must be held.
+func (b *buffered[T]) yieldSlow(item T) error {
 	s := b.s
 	if b.ctx.Err() != nil { // an atomic load, cheaper than a receive from Done
 		b.refuse()
@@ -126,38 +208,52 @@ func (b *buffered[T]) yield(item T) error {
 		}
 	}
 	empty := len(s.buf) == 0
-	var err error
-	if s.buf, err = s.w.Encoder.Append(s.buf, item); err != nil {
-		s.err = err
-		s.cancel(err)
-		return err
+	buf, err := b.append(s.buf, item)
+	if err != nil {
+		return b.encodeFailed(err)
 	}
+	s.buf = buf
 	s.report.Items++
 	switch {
 	case b.quiet:
 		b.quiet = false
-		b.active = false
+		b.seen = s.report.Items
 		if !b.writeBuf(true) {
 			return b.fail()
 		}
 		b.arm(flushDelay) // to learn whether the producer is quiet again
+		return nil
 	case len(s.buf) >= s.budget:
-		b.active = true
-		if !b.writeBuf(false) {
-			return b.fail()
-		}
-		// Put the timer off: a producer that fills batch after batch
-		// is not interrupted by it, and one that stops now has the
-		// batch flushed, and is found quiet, by it.
-		b.postpone()
+		return b.writeFull()
 	case empty:
-		b.active = true
 		b.firstAt = time.Now()
 		b.arm(flushDelay)
-	default:
-		b.active = true
 	}
+	b.fast = true
 	return nil
+}
+
+// writeFull writes a batch that has reached the byte budget, without a
+// flush, since more items follow at once. b.mu must be held.
+func (b *buffered[T]) writeFull() error {
+	b.fast = false // the next item begins a batch
+	if !b.writeBuf(false) {
+		return b.fail()
+	}
+	// Put the timer off: a producer that fills batch after batch is not
+	// interrupted by it, and one that stops now has the batch flushed,
+	// and is found quiet, by it.
+	b.postpone()
+	return nil
+}
+
+// encodeFailed ends the stream with the encoder's error. b.mu must be
+// held.
+func (b *buffered[T]) encodeFailed(err error) error {
+	b.fast = false
+	b.s.err = err
+	b.s.cancel(err)
+	return err
 }
 
 // refuse makes yield refuse items from now on, once the producer's context
@@ -165,6 +261,7 @@ func (b *buffered[T]) yield(item T) error {
 // returns the context's cause, and the stream ends as that says. b.mu must
 // be held.
 func (b *buffered[T]) refuse() {
+	b.fast = false
 	if b.refused == nil {
 		b.refused = context.Cause(b.ctx)
 	}
@@ -173,6 +270,7 @@ func (b *buffered[T]) refuse() {
 // fail cancels the producer's context after a write that ended the
 // stream, and returns why it ended. b.mu must be held.
 func (b *buffered[T]) fail() error {
+	b.fast = false
 	err := b.s.err
 	if err == nil {
 		err = b.refused
@@ -254,7 +352,8 @@ func (b *buffered[T]) tick() {
 			b.arm(wait) // a batch begun since the last tick
 			return
 		}
-		b.active = false
+		b.fast = false
+		b.seen = s.report.Items
 		if !b.writeBuf(true) {
 			b.fail()
 			return
@@ -265,8 +364,8 @@ func (b *buffered[T]) tick() {
 	if b.unflushed {
 		b.flush()
 	}
-	if b.active {
-		b.active = false
+	if b.seen != s.report.Items {
+		b.seen = s.report.Items
 		b.arm(flushDelay)
 		return
 	}

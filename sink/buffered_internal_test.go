@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -156,4 +157,56 @@ func TestBufferedYieldAfterEnd(t *testing.T) {
 			t.Errorf("written %q; want %q", written, "a\n")
 		}
 	})
+}
+
+// TestBufferedConcurrentYields: yield is safe for concurrent use: items
+// yielded by goroutines that the producer starts and joins arrive whole and
+// exactly once, each goroutine's in its order, while full batches are
+// written and the flush timer writes what pauses leave in the buffer (run
+// it with -race).
+func TestBufferedConcurrentYields(t *testing.T) {
+	const workers, items = 8, 2000
+	rec, c := newRecorded()
+	w := Writer[string]{Encoder: Lines[string]{}, BatchBytes: 512}
+	report := w.Stream(c, func(_ context.Context, yield func(string) error) error {
+		var wg sync.WaitGroup
+		errs := make([]error, workers)
+		for g := range workers {
+			wg.Go(func() {
+				for i := range items {
+					if errs[g] = yield(fmt.Sprintf("%d-%d", g, i)); errs[g] != nil {
+						return
+					}
+					if i%500 == 499 {
+						time.Sleep(2 * flushDelay) // the timer's turn
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	})
+	written, flushed, _ := rec.state()
+	if flushed != written {
+		t.Errorf("%d bytes written, %d flushed", len(written), len(flushed))
+	}
+	next := make([]int, workers)
+	for line := range strings.Lines(written) {
+		var g, i int
+		if _, err := fmt.Sscanf(line, "%d-%d\n", &g, &i); err != nil || g < 0 || g >= workers {
+			t.Fatalf("mangled line %q (%v)", line, err)
+		}
+		if i != next[g] {
+			t.Fatalf("worker %d: item %d after %d", g, i, next[g]-1)
+		}
+		next[g]++
+	}
+	for g, n := range next {
+		if n != items {
+			t.Errorf("worker %d: %d items, want %d", g, n, items)
+		}
+	}
+	if report.Outcome != Completed || report.Items != workers*items || report.Bytes != int64(len(written)) {
+		t.Errorf("report %+v; want completed, %d items, %d bytes", report, workers*items, len(written))
+	}
 }

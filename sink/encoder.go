@@ -52,47 +52,96 @@ type Lines[T any] struct{}
 func (Lines[T]) ContentType() string { return "text/plain; charset=utf-8" }
 
 // Append appends item and a line feed to dst.
-func (Lines[T]) Append(dst []byte, item T) ([]byte, error) {
-	start := len(dst)
-	// Only concrete types here, so that the conversion to any does not
-	// escape and costs no allocation.
-	switch v := any(item).(type) {
-	case string:
-		if strings.IndexByte(v, '\n') >= 0 {
-			return dst, ErrLineBreak
-		}
-		dst = append(dst, v...)
-	case []byte:
-		if bytes.IndexByte(v, '\n') >= 0 {
-			return dst, ErrLineBreak
-		}
-		dst = append(dst, v...)
-	// Numbers never hold a line feed.
-	case int:
-		dst = strconv.AppendInt(dst, int64(v), 10)
-	case int64:
-		dst = strconv.AppendInt(dst, v, 10)
-	case int32:
-		dst = strconv.AppendInt(dst, int64(v), 10)
-	case uint:
-		dst = strconv.AppendUint(dst, uint64(v), 10)
-	case uint64:
-		dst = strconv.AppendUint(dst, v, 10)
-	case uint32:
-		dst = strconv.AppendUint(dst, uint64(v), 10)
-	case float64:
-		dst = strconv.AppendFloat(dst, v, 'g', -1, 64)
-	default:
-		out, err := appendValue(dst, item)
-		if err != nil {
-			return dst, fmt.Errorf("sink: encode line: %w", err)
-		}
-		if bytes.IndexByte(out[start:], '\n') >= 0 {
-			return dst, ErrLineBreak
-		}
-		dst = out
+func (l Lines[T]) Append(dst []byte, item T) ([]byte, error) {
+	if f := l.lineAppender(); f != nil {
+		return f(dst, item)
 	}
-	return append(dst, '\n'), nil
+	start := len(dst)
+	out, err := appendValue(dst, item)
+	if err != nil {
+		return dst, fmt.Errorf("sink: encode line: %w", err)
+	}
+	if bytes.IndexByte(out[start:], '\n') >= 0 {
+		return dst, ErrLineBreak
+	}
+	return append(out, '\n'), nil
+}
+
+// lineAppender returns Append for items of type T when T is a string,
+// byte-slice, integer or float64 type, and nil for any other type, whose
+// items go through appendValue. A stream resolves it once (appendFunc)
+// instead of on every item.
+func (Lines[T]) lineAppender() func([]byte, T) ([]byte, error) {
+	var f any
+	switch any(*new(T)).(type) {
+	case string:
+		f = appendStringLine
+	case []byte:
+		f = appendBytesLine
+	case int:
+		f = appendIntLine[int]
+	case int64:
+		f = appendIntLine[int64]
+	case int32:
+		f = appendIntLine[int32]
+	case uint:
+		f = appendUintLine[uint]
+	case uint64:
+		f = appendUintLine[uint64]
+	case uint32:
+		f = appendUintLine[uint32]
+	case float64:
+		f = appendFloatLine
+	default:
+		return nil
+	}
+	return f.(func([]byte, T) ([]byte, error))
+}
+
+// appendStringLine is Lines' Append for strings.
+func appendStringLine(dst []byte, v string) ([]byte, error) {
+	if strings.IndexByte(v, '\n') >= 0 {
+		return dst, ErrLineBreak
+	}
+	return append(append(dst, v...), '\n'), nil
+}
+
+// appendBytesLine is Lines' Append for byte slices.
+func appendBytesLine(dst []byte, v []byte) ([]byte, error) {
+	if bytes.IndexByte(v, '\n') >= 0 {
+		return dst, ErrLineBreak
+	}
+	return append(append(dst, v...), '\n'), nil
+}
+
+// appendIntLine is Lines' Append for signed integers, which never hold a
+// line feed.
+func appendIntLine[I int | int64 | int32](dst []byte, v I) ([]byte, error) {
+	return append(strconv.AppendInt(dst, int64(v), 10), '\n'), nil
+}
+
+// appendUintLine is Lines' Append for unsigned integers.
+func appendUintLine[U uint | uint64 | uint32](dst []byte, v U) ([]byte, error) {
+	return append(strconv.AppendUint(dst, uint64(v), 10), '\n'), nil
+}
+
+// appendFloatLine is Lines' Append for float64.
+func appendFloatLine(dst []byte, v float64) ([]byte, error) {
+	return append(strconv.AppendFloat(dst, v, 'g', -1, 64), '\n'), nil
+}
+
+// appendFunc returns enc's Append as a func value, resolved once for a
+// stream: for Lines of one of the types its type switch names, the case
+// itself, so that each item costs one direct call and no interface call
+// or type switch.
+func appendFunc[T any](enc Encoder[T]) func([]byte, T) ([]byte, error) {
+	switch enc.(type) {
+	case Lines[T], *Lines[T]:
+		if f := (Lines[T]{}).lineAppender(); f != nil {
+			return f
+		}
+	}
+	return enc.Append
 }
 
 // appendValue appends the text of a value of any other type.
