@@ -9,24 +9,43 @@ import (
 	"github.com/ginstream/ginstream/generator"
 )
 
-// runInline runs the producer of StreamInline and returns the report.
-func (s *session[T]) runInline(producer generator.Func[T]) Report {
-	var mu sync.Mutex // serializes yields and the header timer
-	yield := func(item T) error {
-		mu.Lock()
-		defer mu.Unlock()
-		return s.writeItem(item)
-	}
+// runInline runs the producer of StreamInline; the report is left in
+// s.report. Its frame and the producer's stay on the stack below every
+// write the stream makes, so what it does before and after the producer is
+// in functions of their own.
+func (s *session[T]) runInline(producer generator.Func[T]) {
+	ctx := s.startInline()
+	err := producer.Call(ctx, s.yieldInline)
+	s.endInline(err)
+}
+
+// startInline readies the session for StreamInline and returns the
+// producer's context: its cancellation, the clock of Config.MaxDuration
+// and the header timer, which endInline ends.
+func (s *session[T]) startInline() context.Context {
 	ctx, cancel := context.WithCancelCause(s.c.Request.Context())
-	defer cancel(nil)
-	ctx, stopClock := s.w.lifetime(ctx)
-	defer stopClock()
+	ctx, s.stopClock = s.w.lifetime(ctx)
 	s.cancel = cancel
-	stopHeaders := s.headerTimer(&mu)
-	err := producer.Call(ctx, yield)
-	stopHeaders()
-	mu.Lock() // a yield from a goroutine the producer failed to join ends now
-	defer mu.Unlock()
+	s.stopHeaders = s.headerTimer(&s.mu)
+	return ctx
+}
+
+// yieldInline is StreamInline's yield: it writes item, serialized with
+// other yields and the header timer.
+func (s *session[T]) yieldInline(item T) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeItem(item)
+}
+
+// endInline settles how StreamInline's producer ended, with err, once it
+// has returned.
+func (s *session[T]) endInline(err error) {
+	defer s.cancel(nil)
+	defer s.stopClock()
+	s.stopHeaders()
+	s.mu.Lock() // a yield from a goroutine the producer failed to join ends now
+	defer s.mu.Unlock()
 	s.yieldDone = true
 	switch {
 	case s.err != nil:
@@ -41,7 +60,6 @@ func (s *session[T]) runInline(producer generator.Func[T]) Report {
 		}
 	}
 	s.stop(err)
-	return s.report
 }
 
 // headerTimer sends the headers after Config.HeaderTimeout if no item has

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,19 +26,24 @@ type session[T any] struct {
 	stall  time.Duration       // negative: no stall timeout
 	budget int
 
-	batch      []T // the items received last
-	next       int // index in batch of the first item not yet encoded
-	buf        []byte
-	deadlineAt time.Time       // the write deadline set; zero if none
-	comp       compressor      // compresses the body; nil if it is sent as is
-	counter    *countingWriter // counts compressed bytes written
-	mustPanic  bool            // the response can only be aborted by a panic
-	opened     bool            // headers set, compression and preamble begun
-	connFailed bool            // a write failed: the client left or stalled
-	yieldDone  bool            // StreamInline's producer has returned
-	report     Report
-	err        error   // why the stream stopped; io.EOF when the producers finished
-	outcome    Outcome // how the stream stopped
+	batch       []T // the items received last
+	next        int // index in batch of the first item not yet encoded
+	buf         []byte
+	deadlineAt  time.Time       // the write deadline set; zero if none
+	comp        compressor      // compresses the body; nil if it is sent as is
+	counter     *countingWriter // counts compressed bytes written
+	mustPanic   bool            // the response can only be aborted by a panic
+	opened      bool            // headers set, compression and preamble begun
+	connFailed  bool            // a write failed: the client left or stalled
+	yieldDone   bool            // StreamInline's producer has returned
+	report      Report
+	err         error   // why the stream stopped; io.EOF when the producers finished
+	outcome     Outcome // how the stream stopped
+	start       time.Time
+	slot        admission  // the stream's place in the Limit; zero if none is held
+	mu          sync.Mutex // StreamInline's: serializes yields and the header timer
+	stopClock   func()     // StreamInline's: ends the clock of Config.MaxDuration
+	stopHeaders func()     // StreamInline's: stops the header timer
 }
 
 // open prepares the response for the first bytes: headers, compression,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -90,7 +89,7 @@ func Stream[T any](c *gin.Context, enc Encoder[T], producers ...generator.Func[T
 // stream itself. A failure is logged and recorded with c.Error; every stream
 // is reported (Config.OnReport) and its report returned.
 func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Report {
-	return w.serve(c, func(s *session[T]) Report {
+	return w.serve(c, func(s *session[T]) {
 		// The producers' context ends when the request's does, with a
 		// cause that says the client is gone.
 		req := c.Request.Context()
@@ -114,10 +113,11 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 			s.budget = DefaultBatchBytes
 		}
 		if len(producers) == 1 {
-			return s.runBuffered(ctx, producers[0])
+			s.runBuffered(ctx, producers[0]) // which leaves its report in s.report
+			return
 		}
 		s.group = generator.Start(ctx, generator.Options{Capacity: w.capacity()}, producers...)
-		return s.run()
+		s.run()
 	})
 }
 
@@ -140,7 +140,7 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 // so the producer may call it from goroutines (or timers) that it starts
 // and joins before it returns.
 func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Report {
-	return w.serve(c, func(s *session[T]) Report { return s.runInline(producer) })
+	return w.serve(c, func(s *session[T]) { s.runInline(producer) })
 }
 
 // Fail answers the request as a stream that failed with err before its
@@ -169,38 +169,66 @@ func (w *Writer[T]) Fail(c *gin.Context, err error) Report {
 // serve is what Stream and StreamInline share: it admits the stream past
 // the Limit, runs it on a new session, reports it and, as the last resort
 // of abort, panics with http.ErrAbortHandler once it is reported.
-func (w *Writer[T]) serve(c *gin.Context, run func(*session[T]) Report) Report {
+//
+// Its frame stays on the stack for as long as the stream runs, below every
+// write and every wait for an item: admission and the end are in
+// functions of their own, so that it holds little more than the session.
+func (w *Writer[T]) serve(c *gin.Context, run func(*session[T])) Report {
+	s, refused := w.admit(c)
+	if s == nil {
+		return refused
+	}
+	defer s.releaseSlot() // if run panics
+	run(s)
+	return s.end()
+}
+
+// admit returns a session for the stream or, if it may not run (no
+// Encoder, HTTP/1.0, no room in the Limit), answers and reports it.
+func (w *Writer[T]) admit(c *gin.Context) (*session[T], Report) {
 	start := time.Now()
 	switch {
 	case w.Encoder == nil:
-		return w.Fail(c, ErrNoEncoder)
+		return nil, w.Fail(c, ErrNoEncoder)
 	case c.Request.ProtoMajor == 1 && c.Request.ProtoMinor == 0:
 		dropBodyHeaders(c.Writer.Header())
 		c.Header("Cache-Control", "no-store")
 		c.Data(http.StatusHTTPVersionNotSupported, "text/plain; charset=utf-8",
 			[]byte("505 HTTP Version Not Supported: this stream needs HTTP/1.1 or later, where a cut stream cannot pass for a complete one\n"))
-		return w.finish(c, Report{Outcome: Rejected, Status: http.StatusHTTPVersionNotSupported, Err: ErrHTTP10}, start)
-	}
-	release := func() {}
-	if w.Limit != nil {
-		admitted, err := w.Limit.admit(c)
-		if err != nil {
-			return w.finish(c, w.Limit.reject(c, err), start)
-		}
-		var once sync.Once
-		release = func() { once.Do(admitted.release) }
-		defer release() // if run panics
+		return nil, w.finish(c, Report{Outcome: Rejected, Status: http.StatusHTTPVersionNotSupported, Err: ErrHTTP10}, start)
 	}
 	s := &session[T]{
 		w:     w,
 		c:     c,
 		rc:    http.NewResponseController(unwrap(c.Writer)),
 		stall: w.stallTimeout(),
+		start: start,
 	}
-	report := run(s)
+	if w.Limit != nil {
+		a, err := w.Limit.admit(c)
+		if err != nil {
+			return nil, w.finish(c, w.Limit.reject(c, err), start)
+		}
+		s.slot = a
+	}
+	return s, Report{}
+}
+
+// releaseSlot gives back the stream's place in the Limit, once.
+func (s *session[T]) releaseSlot() {
+	if s.slot.l != nil {
+		s.slot.release()
+		s.slot = admission{}
+	}
+}
+
+// end returns what the session borrowed and its place in the Limit,
+// reports the stream and, if the response can only be aborted by a panic,
+// panics with http.ErrAbortHandler.
+func (s *session[T]) end() Report {
 	s.release()
-	release() // before the report: a client told the stream ended may start the next
-	r := w.finish(c, report, start)
+	s.releaseSlot() // before the report: a client told the stream ended may start the next
+	r := s.w.finish(s.c, s.report, s.start)
 	if s.mustPanic {
 		panic(http.ErrAbortHandler)
 	}

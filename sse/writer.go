@@ -117,10 +117,15 @@ func (w *EventWriter) Stream(c *gin.Context, producers ...generator.Func[Event])
 // the hub closes. The handler chooses the topic, and should check it, since
 // MemHub makes a topic for any name.
 func (w *EventWriter) Subscribe(c *gin.Context, h Hub, topic string) sink.Report {
+	return w.streamFrames(c, subscription(c, h, topic))
+}
+
+// subscription returns the producer of c's subscription to a topic of h.
+func subscription(c *gin.Context, h Hub, topic string) []generator.Func[Frame] {
 	lastEventID := LastEventID(c)
-	return w.streamFrames(c, []generator.Func[Frame]{func(ctx context.Context, yield func(Frame) error) error {
+	return []generator.Func[Frame]{func(ctx context.Context, yield func(Frame) error) error {
 		return h.Subscribe(ctx, topic, lastEventID, yield)
-	}})
+	}}
 }
 
 // StreamFrames is [EventWriter.Stream] for producers of frames: events encoded
@@ -129,11 +134,20 @@ func (w *EventWriter) StreamFrames(c *gin.Context, producers ...generator.Func[F
 	return w.streamFrames(c, producers)
 }
 
-// streamFrames streams the frames of producers as an event stream.
+// streamFrames streams the frames of producers as an event stream. Its
+// frame, as its callers', stays on the stack under every write of the
+// stream: the sink.Writer and the producer are made in inline.
 func (w *EventWriter) streamFrames(c *gin.Context, producers []generator.Func[Frame]) sink.Report {
+	s, p := w.inline(producers)
+	return s.StreamInline(c, p)
+}
+
+// inline returns the sink.Writer of a stream and its producer: the
+// producers wrapped in the stream's opening, heartbeats and end.
+func (w *EventWriter) inline(producers []generator.Func[Frame]) (*sink.Writer[Frame], generator.Func[Frame]) {
 	retry := w.retry()
-	s := sink.Writer[Frame]{Encoder: FrameEncoder{Retry: retry}, Config: w.Config}
-	return s.StreamInline(c, w.producer(retry, producers))
+	s := &sink.Writer[Frame]{Encoder: FrameEncoder{Retry: retry}, Config: w.Config}
+	return s, w.producer(retry, producers)
 }
 
 // retry returns the retry time in force.
@@ -158,7 +172,7 @@ func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[F
 		run = producers[0] // without Merge's goroutine
 	}
 	return func(ctx context.Context, yield func(Frame) error) error {
-		if err := yield(retryFrame(retry)); err != nil {
+		if err := open(ctx, yield, retryFrame(retry)); err != nil {
 			return err
 		}
 		send := yield
@@ -168,22 +182,47 @@ func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[F
 			send = hb.send
 		}
 		var ended atomic.Bool // a producer yielded an EventEnd of its own
-		err := run.Call(ctx, func(f Frame) error {
-			if f.Event().Name == EventEnd {
+		// Not through run.Call: the sink calls this producer through
+		// Call, which recovers a panic of run too, on this goroutine,
+		// with one frame less under every write.
+		err := run(ctx, func(f Frame) error {
+			if f.f != nil && f.f.event.Name == EventEnd {
 				ended.Store(true)
 			}
 			return send(f)
 		})
-		switch {
-		case err == nil && ended.Load():
-			return nil
-		case err == nil:
-			return send(endFrame)
-		case errors.Is(err, ErrHubClosed) && ctx.Err() == nil:
-			return send(mustFrame(Event{Name: EventShutdown, Retry: jittered(retry), Data: "the server is shutting down"}))
-		}
-		return err
+		return ending(ctx, err, ended.Load(), send, retry)
 	}
+}
+
+// ending sends what ends a stream whose producers returned err: an end
+// event when they finished (unless one of them sent its own) and a
+// shutdown event when the hub closed.
+func ending(ctx context.Context, err error, ended bool, send func(Frame) error, retry time.Duration) error {
+	switch {
+	case err == nil && ended:
+		return nil
+	case err == nil:
+		return send(endFrame)
+	case errors.Is(err, ErrHubClosed) && ctx.Err() == nil:
+		return send(mustFrame(Event{Name: EventShutdown, Retry: jittered(retry), Data: "the server is shutting down"}))
+	}
+	return err
+}
+
+// open yields f, the frame that opens the stream, on a goroutine of its own
+// and waits for it; a panic there is returned as a *generator.PanicError,
+// as on the caller's goroutine. The first write of a response is the
+// deepest call of a stream: under it net/http writes the headers, in a
+// frame of 2.8 KB. On the handler's goroutine, below gin, the sink and
+// this package, it would grow that goroutine's stack from 8 to 16 KiB, and
+// the stack would stay so for as long as the stream then waits for events;
+// on a goroutine of its own it takes a stack only while it runs.
+func open(ctx context.Context, yield func(Frame) error, f Frame) error {
+	done := make(chan error, 1)
+	first := func(context.Context, func(Frame) error) error { return yield(f) }
+	go func() { done <- generator.Func[Frame](first).Call(ctx, nil) }()
+	return <-done
 }
 
 // jittered returns retry plus up to half of it at random, so that clients

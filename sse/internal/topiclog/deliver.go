@@ -43,7 +43,7 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 		missed := from - next
 		if missed > 0 && c.Disconnect {
 			l.mu.RUnlock()
-			return fmt.Errorf("%w: %d events behind", c.Slow, head-next+1)
+			return slow(c.Slow, head-next+1)
 		}
 		if from <= head {
 			batch = l.ring.appendRange(batch, from)
@@ -80,4 +80,11 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 			return context.Cause(ctx)
 		}
 	}
+}
+
+// slow returns the error that ends the delivery to a subscriber n items
+// behind, under Disconnect. It is apart from Deliver, whose frame stays on
+// the stack under every yield, so that its arguments take no room there.
+func slow(err error, n uint64) error {
+	return fmt.Errorf("%w: %d events behind", err, n)
 }
