@@ -13,9 +13,10 @@
 // (from the repository's root; in loadtest/, go run ./sidebyside). It must
 // run inside the loadtest module or the library's: it builds the demo (go
 // build ./cmd/demo in the library's module, which go list -m finds; -demo
-// names a binary built already) and the reference server, whose source,
-// reference/main.go, it embeds and builds in the library's module too, so
-// that both servers are compiled by the same Go against the same pgx.
+// names a binary built already) and the reference server, whose source
+// (reference/main.go and the files beside it) package reference embeds and
+// builds in the library's module too, so that both servers are compiled by
+// the same Go against the same pgx.
 //
 // The workloads (-workloads picks some, comma-separated):
 //

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ginstream/ginstream/loadtest/internal/child"
+	"github.com/ginstream/ginstream/loadtest/sidebyside/reference"
 )
 
 // Bounds on the servers' starts.
@@ -114,7 +115,7 @@ func measureAll(ctx context.Context, cfg config, progress io.Writer) ([]*row, er
 		}
 	}
 	fmt.Fprintln(progress, "building the reference server …")
-	if e.reference, err = buildReference(ctx, tmp); err != nil {
+	if e.reference, err = reference.Build(ctx, tmp); err != nil {
 		return nil, err
 	}
 	var rows []*row
@@ -190,7 +191,7 @@ func (e *env) measureOnce(ctx context.Context, sp *spec, isRef bool) (m measurem
 	var srv *child.Server
 	if isRef {
 		args := append([]string{"-addr", "127.0.0.1:0"}, sp.refArgs...)
-		srv, err = child.Start(ctx, "reference", e.reference, args, referenceReady, startTimeout)
+		srv, err = child.Start(ctx, "reference", e.reference, args, reference.Ready, startTimeout)
 	} else {
 		var data string
 		if data, err = e.demoDataDir(sp); err != nil {

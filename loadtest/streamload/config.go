@@ -15,6 +15,10 @@ type config struct {
 	selected map[string]bool // the scenarios to run, by name
 	demo     string          // the demo binary; empty to build it
 
+	// reference runs the streams scenario against the reference server
+	// first, then the demo, and compares them.
+	reference bool
+
 	// streams (and the normal clients of hog)
 	streams        int           // clients, each with a stream open
 	stalledPercent int           // of them, clients that stop reading
@@ -102,6 +106,7 @@ Flags:
 	}
 	selected := fs.String("scenarios", strings.Join(names, ","), "comma-separated `list` of scenarios to run")
 	fs.StringVar(&cfg.demo, "demo", "", "demo `binary` to run; empty to build ./cmd/demo")
+	fs.BoolVar(&cfg.reference, "reference", false, "streams: run the scenario against a plain net/http reference server first, then the demo, and compare their memory per active stream")
 	fs.IntVar(&cfg.streams, "streams", cfg.streams, "streams: `number` of clients, each with a stream open")
 	fs.IntVar(&cfg.stalledPercent, "stalled-percent", cfg.stalledPercent, "streams: `percent` of the clients that stop reading after the headers")
 	fs.DurationVar(&cfg.hold, "hold", cfg.hold, "streams, hog: how long the clients keep streaming")

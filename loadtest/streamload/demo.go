@@ -36,14 +36,17 @@ func buildDemo(ctx context.Context, dir string, buildFlags ...string) (string, e
 	return librarybuild.Build(ctx, filepath.Join(dir, "demo"), "./cmd/demo", buildFlags...)
 }
 
-// demoProcess is the demo server running as a child process, owned by the
-// scenario that started it: startDemo starts it, and stop (or signal and
-// wait) ends it and joins the goroutine that reads its output.
-type demoProcess struct {
+// serverProcess is a server running as a child process — the demo, or
+// with -reference the reference server — owned by the scenario that
+// started it: startDemo or startReference starts it, and stop (or signal
+// and wait) ends it and joins the goroutine that reads its output.
+type serverProcess struct {
+	name    string // "demo" or "reference", for errors
 	cmd     *exec.Cmd
 	addr    string // host:port it listens on
 	log     *demoLog
 	metrics *http.Client // for /metrics, one connection
+	active  string       // the metric of its active streams, in /metrics
 
 	done    chan struct{} // closed once the process has exited
 	exitErr error         // why it exited; set before done is closed
@@ -53,18 +56,35 @@ type demoProcess struct {
 // demoURL matches the line with which the demo says it is ready.
 var demoURL = regexp.MustCompile(`^ginstream demo: open (http://\S+)/ in a browser$`)
 
+// demoActive is the demo's gauge of active streams.
+const demoActive = "ginstream_active_streams"
+
 // startDemo starts the demo binary with a data directory of its own under
-// tmp, on 127.0.0.1 at a port the system picks, with the given extra
-// flags, and waits until it says where it listens. Its stderr goes to
-// stderr; its stdout (its log) is parsed into log.
-func startDemo(ctx context.Context, bin, tmp string, stderr io.Writer, flags ...string) (*demoProcess, error) {
+// tmp (see startDemoIn).
+func startDemo(ctx context.Context, bin, tmp string, stderr io.Writer, flags ...string) (*serverProcess, error) {
 	data, err := os.MkdirTemp(tmp, "data-")
 	if err != nil {
 		return nil, err
 	}
+	return startDemoIn(ctx, bin, data, stderr, flags...)
+}
+
+// startDemoIn starts the demo binary with the data directory data, on
+// 127.0.0.1 at a port the system picks, with the given extra flags, and
+// waits until it says where it listens (see startServer).
+func startDemoIn(ctx context.Context, bin, data string, stderr io.Writer, flags ...string) (*serverProcess, error) {
 	// Every client of the load comes from 127.0.0.1: the demo's cap per
 	// client address would turn most of them away.
 	args := append([]string{"-addr", "127.0.0.1:0", "-data", data, "-max-streams-per-client", "0"}, flags...)
+	return startServer(ctx, "demo", bin, args, demoURL, filepath.Join(data, "demo.log"), demoActive, stderr)
+}
+
+// startServer starts bin with args and waits until it prints a line
+// matching ready, whose group is where it listens (host:port, or a URL of
+// it). Its stderr goes to stderr; its stdout (its log) is parsed into log,
+// whose file is logFile, the log that /stream/logs follows. active is the
+// metric of its active streams in /metrics.
+func startServer(ctx context.Context, name, bin string, args []string, ready *regexp.Regexp, logFile, active string, stderr io.Writer) (*serverProcess, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "PORT=", "DATA_DIR=")
 	cmd.Stderr = stderr
@@ -76,39 +96,40 @@ func startDemo(ctx context.Context, bin, tmp string, stderr io.Writer, flags ...
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	d := &demoProcess{
+	d := &serverProcess{
+		name:    name,
 		cmd:     cmd,
-		log:     newDemoLog(filepath.Join(data, "demo.log")),
+		log:     newDemoLog(logFile),
 		metrics: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}, Timeout: 30 * time.Second},
+		active:  active,
 		done:    make(chan struct{}),
 	}
-	ready := make(chan string, 1)
-	go d.read(stdout, ready)
+	addr := make(chan string, 1)
+	go d.read(stdout, ready, addr)
 	timer := time.NewTimer(demoStartTimeout)
 	defer timer.Stop()
 	select {
-	case base := <-ready:
-		u, err := url.Parse(base)
-		if err != nil {
-			d.stop()
-			return nil, fmt.Errorf("demo: bad URL %q: %w", base, err)
+	case a := <-addr:
+		if u, err := url.Parse(a); err == nil && u.Host != "" {
+			a = u.Host
 		}
-		d.addr = u.Host
+		d.addr = a
 		return d, nil
 	case <-d.done:
-		return nil, fmt.Errorf("demo exited before serving: %v\n%s", d.exitErr, d.log.tail())
+		return nil, fmt.Errorf("%s exited before serving: %v\n%s", name, d.exitErr, d.log.tail())
 	case <-timer.C:
 		d.stop()
-		return nil, fmt.Errorf("demo did not serve within %v\n%s", demoStartTimeout, d.log.tail())
+		return nil, fmt.Errorf("%s did not serve within %v\n%s", name, demoStartTimeout, d.log.tail())
 	case <-ctx.Done():
 		d.stop()
 		return nil, ctx.Err()
 	}
 }
 
-// read reads the demo's output to its end, sending the URL it announces
-// on ready, then waits for the process and closes done.
-func (d *demoProcess) read(stdout io.Reader, ready chan<- string) {
+// read reads the server's output to its end, sending the address that the
+// line matching ready announces on addr, then waits for the process and
+// closes done.
+func (d *serverProcess) read(stdout io.Reader, ready *regexp.Regexp, addr chan<- string) {
 	defer close(d.done)
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
@@ -116,9 +137,9 @@ func (d *demoProcess) read(stdout io.Reader, ready chan<- string) {
 	for sc.Scan() {
 		line := sc.Text()
 		if !announced {
-			if m := demoURL.FindStringSubmatch(line); m != nil {
+			if m := ready.FindStringSubmatch(line); m != nil {
 				announced = true
-				ready <- m[1]
+				addr <- m[1]
 				continue
 			}
 		}
@@ -126,8 +147,8 @@ func (d *demoProcess) read(stdout io.Reader, ready chan<- string) {
 	}
 	if err := sc.Err(); err != nil {
 		// A line too long to parse: keep the pipe drained so that the
-		// demo never blocks on its log.
-		d.log.add("streamload: reading the demo's output: " + err.Error())
+		// server never blocks on its log.
+		d.log.add("streamload: reading the " + d.name + "'s output: " + err.Error())
 		_, _ = io.Copy(io.Discard, stdout)
 	}
 	d.exitErr = d.cmd.Wait()
@@ -135,14 +156,14 @@ func (d *demoProcess) read(stdout io.Reader, ready chan<- string) {
 }
 
 // pid returns the process id.
-func (d *demoProcess) pid() int { return d.cmd.Process.Pid }
+func (d *serverProcess) pid() int { return d.cmd.Process.Pid }
 
 // terminate sends SIGTERM, as a deploy would.
-func (d *demoProcess) terminate() error { return d.cmd.Process.Signal(syscall.SIGTERM) }
+func (d *serverProcess) terminate() error { return d.cmd.Process.Signal(syscall.SIGTERM) }
 
 // wait waits for the process to exit, at most timeout, and returns
 // whether it did.
-func (d *demoProcess) wait(timeout time.Duration) bool {
+func (d *serverProcess) wait(timeout time.Duration) bool {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
@@ -153,10 +174,10 @@ func (d *demoProcess) wait(timeout time.Duration) bool {
 	}
 }
 
-// stop ends the demo: SIGTERM, then SIGKILL if it has not exited within
+// stop ends the server: SIGTERM, then SIGKILL if it has not exited within
 // demoStopTimeout. It waits for the process and its output's reader, and
 // returns the process's error (nil for exit status 0).
-func (d *demoProcess) stop() error {
+func (d *serverProcess) stop() error {
 	d.metrics.CloseIdleConnections()
 	select {
 	case <-d.done:
@@ -167,14 +188,14 @@ func (d *demoProcess) stop() error {
 	if !d.wait(demoStopTimeout) {
 		_ = d.cmd.Process.Kill()
 		<-d.done
-		return fmt.Errorf("demo: killed after not exiting within %v of SIGTERM", demoStopTimeout)
+		return fmt.Errorf("%s: killed after not exiting within %v of SIGTERM", d.name, demoStopTimeout)
 	}
 	return d.exitErr
 }
 
-// scrape reads the demo's /metrics and returns each sample by its series
+// scrape reads the server's /metrics and returns each sample by its series
 // ("name{labels}").
-func (d *demoProcess) scrape(ctx context.Context) (samples, error) {
+func (d *serverProcess) scrape(ctx context.Context) (samples, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.addr+"/metrics", nil)
 	if err != nil {
 		return nil, err

@@ -83,7 +83,7 @@ func runHog(ctx context.Context, cfg config, bin, tmp string, stderr io.Writer) 
 	}
 	defer d.stop()
 	s := newStreamsRun(cfg, d, n*len(hogKinds))
-	if err := s.reference(ctx, res); err != nil {
+	if err := s.prepare(ctx, res); err != nil {
 		return nil, err
 	}
 	base, err := baseline(ctx, d)
@@ -365,7 +365,7 @@ func stillOpen(conn *httpConn, wait time.Duration) bool {
 
 // waitActive waits until the demo's /metrics count no active stream, at
 // most timeout, and returns the last count.
-func waitActive(ctx context.Context, d *demoProcess, timeout time.Duration) (float64, error) {
+func waitActive(ctx context.Context, d *serverProcess, timeout time.Duration) (float64, error) {
 	var active float64
 	for deadline := time.Now().Add(timeout); ; {
 		m, err := d.scrape(ctx)

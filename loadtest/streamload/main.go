@@ -9,6 +9,7 @@
 //	go run -C loadtest ./streamload                  # every scenario at full size
 //	go run -C loadtest ./streamload -scenarios streams -streams 1000 -hold 20s
 //	go run -C loadtest ./streamload -demo /tmp/demo  # a demo binary built already
+//	go run -C loadtest ./streamload -scenarios streams -reference  # beside a net/http reference
 //
 // (from the repository's root; in loadtest/, go run ./streamload). It must
 // run inside the loadtest module or the library's: it builds the demo (go
@@ -41,6 +42,15 @@
 //     machine whose cores are saturated, the demo also ends some streams
 //     whose clients are starved of CPU, as it should: they fail detectably,
 //     and the byte-exact check fails.)
+//     With -reference the same clients run against a plain net/http
+//     reference server first (../sidebyside/reference: the same routes and
+//     bytes, the demo's SQLite database opened read-only, a log of its own,
+//     the same stall timeout as write deadlines), then against the demo,
+//     each started fresh; the demo seeds the database before both, and
+//     both exports must be identical to the one it served then. The
+//     clients' checks apply to both, those on the demo's log and counters
+//     to the demo; a table compares their RSS per active stream beyond the
+//     idle server's (demo ÷ reference), heaps, goroutines and CPU.
 //   - slowloris: -slowloris clients send a request's headers one byte a
 //     second and never finish, and -non-readers clients send a request and
 //     never read the answer. The demo, run with -read-header-timeout,

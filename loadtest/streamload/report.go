@@ -16,6 +16,11 @@ type result struct {
 	checks  []check
 	figures []string
 	notes   []string // details of failures: error messages, log lines
+	tables  []string // printed as they are, after the figures
+
+	// prefix starts the name of every check, figure and note recorded,
+	// such as "reference: " while a scenario measures the reference.
+	prefix string
 }
 
 // check is one checked property.
@@ -26,19 +31,19 @@ type check struct {
 
 // check records a check.
 func (r *result) check(name string, ok bool, got, want string) {
-	r.checks = append(r.checks, check{name, got, want, ok})
+	r.checks = append(r.checks, check{r.prefix + name, got, want, ok})
 }
 
 // figure records a figure, formatted as fmt.Sprintf does.
 func (r *result) figure(format string, args ...any) {
-	r.figures = append(r.figures, fmt.Sprintf(format, args...))
+	r.figures = append(r.figures, r.prefix+fmt.Sprintf(format, args...))
 }
 
 // note records details to print after the table, such as the first
 // errors seen.
 func (r *result) note(prefix string, lines []string) {
 	for _, l := range lines {
-		r.notes = append(r.notes, prefix+l)
+		r.notes = append(r.notes, r.prefix+prefix+l)
 	}
 }
 
@@ -58,8 +63,8 @@ func (r *result) failed() []string {
 	return names
 }
 
-// print writes the result as a table of checks, then the figures and
-// notes.
+// print writes the result as a table of checks, then the figures, the
+// tables and the notes.
 func (r *result) print(w io.Writer) error {
 	var b strings.Builder
 	verdict := "PASS"
@@ -79,6 +84,9 @@ func (r *result) print(w io.Writer) error {
 	tw.Flush()
 	for _, f := range r.figures {
 		fmt.Fprintf(&b, "  %s\n", f)
+	}
+	for _, t := range r.tables {
+		fmt.Fprintf(&b, "\n%s\n", t)
 	}
 	for _, n := range r.notes {
 		fmt.Fprintf(&b, "  ! %s\n", n)

@@ -8,21 +8,21 @@ import (
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
-// sampleEvery is how often the sampler samples the demo.
+// sampleEvery is how often the sampler samples the server.
 const sampleEvery = 250 * time.Millisecond
 
-// sample is the demo's state at one moment.
+// sample is the server's state at one moment.
 type sample struct {
 	at         time.Time
 	rss        int64 // VmRSS
 	heap       int64 // go_memstats_heap_inuse_bytes
 	live       int64 // go_gc_heap_live_bytes: live at the last GC
 	goroutines int64 // go_goroutines
-	active     int64 // ginstream_active_streams, all routes
+	active     int64 // its active streams, all routes (serverProcess.active)
 }
 
-// takeSample samples the demo now.
-func takeSample(ctx context.Context, d *demoProcess) (sample, error) {
+// takeSample samples the server now.
+func takeSample(ctx context.Context, d *serverProcess) (sample, error) {
 	s := sample{at: time.Now()}
 	var err error
 	if s.rss, err = proc.RSS(d.pid()); err != nil {
@@ -35,11 +35,11 @@ func takeSample(ctx context.Context, d *demoProcess) (sample, error) {
 	s.heap = int64(m.sum("go_memstats_heap_inuse_bytes"))
 	s.live = int64(m.sum("go_gc_heap_live_bytes"))
 	s.goroutines = int64(m.sum("go_goroutines"))
-	s.active = int64(m.sum("ginstream_active_streams"))
+	s.active = int64(m.sum(d.active))
 	return s, nil
 }
 
-// sampler samples the demo every sampleEvery in a goroutine of its own,
+// sampler samples a server every sampleEvery in a goroutine of its own,
 // from startSampler until stop, which joins it.
 type sampler struct {
 	cancel context.CancelFunc
@@ -52,7 +52,7 @@ type sampler struct {
 }
 
 // startSampler starts sampling d.
-func startSampler(ctx context.Context, d *demoProcess) *sampler {
+func startSampler(ctx context.Context, d *serverProcess) *sampler {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &sampler{cancel: cancel}
 	s.wg.Go(func() {
@@ -103,10 +103,10 @@ func peak(samples []sample, from, to time.Time) (p sample, n int) {
 	return p, n
 }
 
-// waitGoroutines samples the demo's goroutines until they are at most
+// waitGoroutines samples the server's goroutines until they are at most
 // limit or timeout has passed, and returns the last count and how long it
 // took.
-func waitGoroutines(ctx context.Context, d *demoProcess, limit int64, timeout time.Duration) (int64, time.Duration, error) {
+func waitGoroutines(ctx context.Context, d *serverProcess, limit int64, timeout time.Duration) (int64, time.Duration, error) {
 	start := time.Now()
 	for {
 		s, err := takeSample(ctx, d)
@@ -122,9 +122,9 @@ func waitGoroutines(ctx context.Context, d *demoProcess, limit int64, timeout ti
 	}
 }
 
-// baseline samples the idle demo a few times and returns the lowest
+// baseline samples the idle server a few times and returns the lowest
 // goroutine count, and the highest RSS and heap.
-func baseline(ctx context.Context, d *demoProcess) (sample, error) {
+func baseline(ctx context.Context, d *serverProcess) (sample, error) {
 	var b sample
 	for i := range 4 {
 		s, err := takeSample(ctx, d)

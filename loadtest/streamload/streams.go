@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,10 +95,11 @@ var kindNames = [numKinds]string{"numbers", "export", "proxy", "logs", "stalled"
 // the socket buffers before its writes block.
 func stallWait(stall time.Duration) time.Duration { return 2*stall + 3*time.Second }
 
-// streamsRun is one run of the streams scenario.
+// streamsRun is one run of the streams scenario's clients against one
+// server.
 type streamsRun struct {
 	cfg       config
-	demo      *demoProcess
+	srv       *serverProcess
 	export    [sha256.Size]byte // the export's checksum, downloaded alone
 	exportLen int
 	numbers   []byte // a numbers stream's body
@@ -115,17 +115,17 @@ type streamsRun struct {
 	drained   atomic.Int64 // bytes stalled clients read when they looked again
 }
 
-// newStreamsRun returns a run of clients streaming from d, which runs
-// with the demo flags of the streams scenario (-log-interval logInterval,
-// -log-max-bytes logMaxBytes).
-func newStreamsRun(cfg config, d *demoProcess, clients int) *streamsRun {
+// newStreamsRun returns a run of clients streaming from srv, which runs
+// with the settings of the streams scenario (a new log line every
+// logInterval, never rotated).
+func newStreamsRun(cfg config, srv *serverProcess, clients int) *streamsRun {
 	return &streamsRun{
 		cfg:      cfg,
-		demo:     d,
+		srv:      srv,
 		numbers:  numbersBody(int(cfg.streamLength / (numbersInterval * time.Millisecond))),
 		proxied:  numbersBody(proxiedCount),
 		logLines: tailLinesAsked + int(cfg.streamLength/logInterval),
-		logs:     &logIndex{path: d.log.file},
+		logs:     &logIndex{path: srv.log.file},
 		clients:  clients,
 		stop:     make(chan struct{}),
 		dials:    make(chan struct{}, cfg.dials),
@@ -133,37 +133,95 @@ func newStreamsRun(cfg config, d *demoProcess, clients int) *streamsRun {
 	}
 }
 
-// runStreams runs the streams scenario.
-func runStreams(ctx context.Context, cfg config, bin, tmp string, stderr io.Writer) (*result, error) {
-	stalled := cfg.streams * cfg.stalledPercent / 100
-	res := &result{title: fmt.Sprintf("streams: %d concurrent clients (%d stalled), %v hold, stall timeout %v",
-		cfg.streams, stalled, cfg.hold, cfg.stallTimeout)}
-	d, err := startDemo(ctx, bin, tmp, stderr,
+// streamsTitle is the title of the streams scenario's table.
+func streamsTitle(cfg config) string {
+	title := fmt.Sprintf("streams: %d concurrent clients (%d stalled), %v hold, stall timeout %v",
+		cfg.streams, cfg.stalled(), cfg.hold, cfg.stallTimeout)
+	if cfg.reference {
+		title += "; the reference server, then the demo"
+	}
+	return title
+}
+
+// stalled returns the number of stalled clients of the streams scenario.
+func (cfg config) stalled() int { return cfg.streams * cfg.stalledPercent / 100 }
+
+// streamsDemoFlags are the demo's flags in the streams scenario.
+func streamsDemoFlags(cfg config) []string {
+	return []string{
 		"-users", strconv.Itoa(cfg.users),
 		"-stall-timeout", cfg.stallTimeout.String(),
 		"-log-interval", logInterval.String(),
 		"-log-max-bytes", strconv.Itoa(logMaxBytes),
 		"-max-streams", "0",
-	)
+	}
+}
+
+// runStreams runs the streams scenario against the demo, or with
+// -reference against the reference server first (see runStreamsBeside).
+func runStreams(ctx context.Context, cfg config, bin, tmp string, stderr io.Writer) (*result, error) {
+	if cfg.reference {
+		return runStreamsBeside(ctx, cfg, bin, tmp, stderr)
+	}
+	res := &result{title: streamsTitle(cfg)}
+	d, err := startDemo(ctx, bin, tmp, stderr, streamsDemoFlags(cfg)...)
 	if err != nil {
 		return nil, err
 	}
 	defer d.stop()
-	s := newStreamsRun(cfg, d, cfg.streams)
-	if err := s.reference(ctx, res); err != nil {
-		return nil, err
-	}
-	base, err := baseline(ctx, d)
+	l, err := loadStreams(ctx, cfg, d, nil, res)
 	if err != nil {
 		return nil, err
 	}
-	bound := base.rss + fixedAllowance + int64(cfg.streams)*cfg.perStream
-	cpu0, err := takeCPU(d.pid())
+	checkDemoStreams(res, l)
+	return res, nil
+}
+
+// streamsLoad is what one run of the streams scenario saw of one server:
+// its clients' tallies, and the server's samples before, during and after
+// the load.
+type streamsLoad struct {
+	*streamsRun
+	base     sample   // the idle server before the load
+	samples  []sample // every sampleEvery from the first client on
+	smpErrs  int      // samples that failed
+	start    time.Time
+	rampEnd  time.Time // every client had its first response in (or the ramp timed out)
+	rampDone bool      // every client did
+	holdEnd  time.Time
+	end      time.Time // every client had finished
+	cpu      cpuSample // used from start to end
+	after    int64     // the server's goroutines once the load was over
+	waited   time.Duration
+	final    samples // the server's /metrics once the load was over
+}
+
+// loadStreams runs the streams scenario's clients against srv: it
+// downloads the export alone (its SHA-256 must be wantExport's, if not
+// nil), samples the idle server, then runs cfg.streams clients for the
+// ramp and cfg.hold, sampling the server, and waits for its goroutines to
+// settle. It records in res the checks that the clients judge, which hold
+// for any server (see checkClients).
+func loadStreams(ctx context.Context, cfg config, srv *serverProcess, wantExport *[sha256.Size]byte, res *result) (*streamsLoad, error) {
+	s := newStreamsRun(cfg, srv, cfg.streams)
+	if err := s.prepare(ctx, res); err != nil {
+		return nil, err
+	}
+	if wantExport != nil {
+		res.check("export downloaded alone, identical to the demo's", s.export == *wantExport,
+			fmt.Sprintf("SHA-256 %x…", s.export[:8]), fmt.Sprintf("%x…", wantExport[:8]))
+	}
+	l := &streamsLoad{streamsRun: s}
+	var err error
+	if l.base, err = baseline(ctx, srv); err != nil {
+		return nil, err
+	}
+	cpu0, err := takeCPU(srv.pid())
 	if err != nil {
 		return nil, err
 	}
-	smp := startSampler(ctx, d)
-	start := time.Now()
+	smp := startSampler(ctx, srv)
+	l.start = time.Now()
 	var clients sync.WaitGroup
 	for i, j := 0, 0; i < cfg.streams; i++ {
 		// The stalled clients spread evenly among the others, which take
@@ -177,191 +235,75 @@ func runStreams(ctx context.Context, cfg config, bin, tmp string, stderr io.Writ
 	// The hold starts once every client has its first stream open (or
 	// failed to), and ends hold later; the clients then finish the
 	// streams they have open.
-	rampEnd, rampDone := time.Now(), false
+	l.rampEnd = time.Now()
 	select {
 	case <-s.allOpen:
-		rampEnd, rampDone = time.Now(), true
+		l.rampEnd, l.rampDone = time.Now(), true
 	case <-time.After(rampTimeout):
-		rampEnd = time.Now()
+		l.rampEnd = time.Now()
 	case <-ctx.Done():
 	}
-	holdEnd := rampEnd
-	if rampDone {
-		holdEnd = rampEnd.Add(cfg.hold)
+	l.holdEnd = l.rampEnd
+	if l.rampDone {
+		l.holdEnd = l.rampEnd.Add(cfg.hold)
 		_ = sleepCtx(ctx, cfg.hold)
 	}
 	close(s.stop)
 	clients.Wait()
-	end := time.Now()
-	samples := smp.stop()
+	l.end = time.Now()
+	l.samples, l.smpErrs = smp.stop(), smp.errs
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cpu1, err := takeCPU(d.pid())
+	cpu1, err := takeCPU(srv.pid())
 	if err != nil {
 		return nil, err
 	}
-	cpu := cpu1.minus(cpu0)
-	after, waited, err := waitGoroutines(ctx, d, base.goroutines+goroutineSlack, 30*time.Second)
-	if err != nil {
+	l.cpu = cpu1.minus(cpu0)
+	if l.after, l.waited, err = waitGoroutines(ctx, srv, l.base.goroutines+goroutineSlack, 30*time.Second); err != nil {
 		return nil, err
 	}
-	final, err := d.scrape(ctx)
-	if err != nil {
+	if l.final, err = srv.scrape(ctx); err != nil {
 		return nil, err
 	}
-
-	// Every client's streams.
-	var total, okTotal, corrupt int64
-	for k := range kindStalled {
-		t := &s.tallies[k]
-		total += t.started.Load()
-		okTotal += t.ok.Load()
-		corrupt += t.corrupt.Load()
-		res.note(kindNames[k]+": ", t.messages())
-	}
-	stall := &s.tallies[kindStalled]
-	res.check("every client streaming (first response in) within "+rampTimeout.String(), rampDone,
-		ratio(s.opened.Load(), int64(cfg.streams))+" after "+secs(rampEnd.Sub(start)), "all")
-	res.check("streams read to the end, byte-exact", okTotal == total && total > 0, ratio(okTotal, total), "all")
-	res.check("streams that ended cleanly with wrong or missing bytes", corrupt == 0, strconv.FormatInt(corrupt, 10),
-		"0 (every failure detectable)")
-	for k := range kindStalled {
-		t := &s.tallies[k]
-		res.figure("%-8s streams %6d, byte-exact %6d, failed %d (cut or refused: %d, wrong bytes: %d)", kindNames[k],
-			t.started.Load(), t.ok.Load(), t.failed.Load(), t.failed.Load()-t.corrupt.Load(), t.corrupt.Load())
-	}
-	res.note("stalled: ", stall.messages())
-	res.check("stalled streams cut by the server", stall.ok.Load() == stall.started.Load() && (stalled == 0 || stall.started.Load() > 0),
-		ratio(stall.ok.Load(), stall.started.Load()), "all")
-	logged := d.log.endedWith("stalled")
-	var ds durations
-	for _, e := range logged {
-		ds = append(ds, e.duration)
-	}
-	res.check("streams the demo logged as stalled", int64(len(logged)) == stall.started.Load(),
-		strconv.Itoa(len(logged)), strconv.FormatInt(stall.started.Load(), 10)+" (the stalled clients')")
-	// A stalled stream ends between 3/4 of the stall timeout and all of it
-	// after its first write that blocks (see sink.Writer), which comes
-	// once the socket buffers are full; the client looks again after
-	// stallWait, by which time it must have ended.
-	res.check("stalled streams' duration in the demo (min / median / max)",
-		len(ds) > 0 && ds.min() >= cfg.stallTimeout*3/4 && ds.max() <= stallWait(cfg.stallTimeout),
-		ds.summary(), fmt.Sprintf("%v to %v", cfg.stallTimeout*3/4, stallWait(cfg.stallTimeout)))
-	res.check("stalled outcome in /metrics", final.sum("ginstream_streams_total", `outcome="stalled"`) == float64(stall.started.Load()),
-		strconv.FormatFloat(final.sum("ginstream_streams_total", `outcome="stalled"`), 'f', 0, 64), strconv.FormatInt(stall.started.Load(), 10))
-	res.check("failed outcome in /metrics", final.sum("ginstream_streams_total", `outcome="failed"`) == 0,
-		strconv.FormatFloat(final.sum("ginstream_streams_total", `outcome="failed"`), 'f', 0, 64), "0")
-	if stall.started.Load() > 0 {
-		res.figure("stalled clients read %s on average when they looked again (socket buffers, then the cut)",
-			mib(s.drained.Load()/stall.started.Load()))
-	}
-
-	// Memory: bounded and flat.
-	peakAll, n := peak(samples, start, end)
-	half := rampEnd.Add(holdEnd.Sub(rampEnd) / 2)
-	first, n1 := peak(samples, rampEnd, half)
-	second, n2 := peak(samples, half, holdEnd)
-	res.check("demo RSS peak under the bound", n > 0 && peakAll.rss <= bound, mib(peakAll.rss),
-		fmt.Sprintf("≤ %s (%s + %s + %d × %d KiB)", mib(bound), mib(base.rss), mib(fixedAllowance), cfg.streams, cfg.perStream>>10))
-	// Flat: the second half's peak may exceed the first's only as far as
-	// more streams ran at once (the clients' pace drifts: stalled streams
-	// pile up for a stall timeout each), plus 10% and flatSlack. Memory
-	// that grows while the streams do not is a leak.
-	scale := 1.0
-	if first.active > 0 && second.active > first.active {
-		scale = float64(second.active) / float64(first.active)
-	}
-	flat := func(a, b int64) bool { return float64(b) <= float64(a)*scale*1.1+flatSlack }
-	want := fmt.Sprintf("≤ 1st × %.2f (active streams %d vs %d) + 10%% + 8 MiB", scale, second.active, first.active)
-	res.check("RSS flat: peak of the hold's 2nd half vs 1st", n1 > 0 && n2 > 0 && flat(first.rss, second.rss),
-		mib(second.rss)+" vs "+mib(first.rss), want)
-	// The live heap, not the heap in use, which swings by up to twice the
-	// live data with the collector's cycle.
-	res.check("Go live heap flat: peak of the hold's 2nd half vs 1st", n1 > 0 && n2 > 0 && flat(first.live, second.live),
-		mib(second.live)+" vs "+mib(first.live), want)
-	res.figure("demo before the load: RSS %s, heap %s, %d goroutines", mib(base.rss), mib(base.heap), base.goroutines)
-	res.figure("demo peak: RSS %s (%.1f KiB per client beyond the base), heap %s, %d goroutines, %d active streams",
-		mib(peakAll.rss), float64(peakAll.rss-base.rss)/float64(cfg.streams)/1024, mib(peakAll.heap), peakAll.goroutines, peakAll.active)
-	res.figure("hold from %s to %s (halves split at %s), clients done at %s; %d samples (%d failed)",
-		secs(rampEnd.Sub(start)), secs(holdEnd.Sub(start)), secs(half.Sub(start)), secs(end.Sub(start)), len(samples), smp.errs)
-	res.figure("over the hold, by tenths: RSS %s MiB; heap in use %s MiB; live heap %s MiB; active streams %s",
-		series(samples, rampEnd, holdEnd, func(s sample) float64 { return float64(s.rss) / (1 << 20) }),
-		series(samples, rampEnd, holdEnd, func(s sample) float64 { return float64(s.heap) / (1 << 20) }),
-		series(samples, rampEnd, holdEnd, func(s sample) float64 { return float64(s.live) / (1 << 20) }),
-		series(samples, rampEnd, holdEnd, func(s sample) float64 { return float64(s.active) }))
-	res.figure("%d streams in all; %s", total, cpu.String(end.Sub(start)))
-
-	// Back to the baseline.
-	res.check("demo goroutines after the load", after <= base.goroutines+goroutineSlack,
-		fmt.Sprintf("%d (after %s)", after, secs(waited)), fmt.Sprintf("≤ %d (baseline %d + %d)", base.goroutines+goroutineSlack, base.goroutines, goroutineSlack))
-	res.check("active streams in /metrics after the load", final.sum("ginstream_active_streams") == 0,
-		strconv.FormatFloat(final.sum("ginstream_active_streams"), 'f', 0, 64), "0")
-	checkDemoLog(res, d)
-	return res, nil
+	checkClients(res, l)
+	return l, nil
 }
 
-// checkDemoLog checks that the demo logged no error, and no warning other
-// than streams that ended early (which the scenario counts itself).
-func checkDemoLog(res *result, d *demoProcess) {
-	errs, warns := d.log.errorLines(), d.log.warnLines()
-	res.check("demo log lines at level ERROR", d.log.count("ERROR") == 0, strconv.Itoa(d.log.count("ERROR")), "0")
-	res.check("demo warnings other than streams ended early", len(warns) == 0, strconv.Itoa(len(warns)), "0")
-	res.note("demo: ", errs)
-	res.note("demo: ", warns)
-	if ended := d.log.endedSummary(); len(ended) > 0 {
-		res.figure("streams the demo logged as ended early: %s", strings.Join(ended, "; "))
+// downloadExport downloads /export/users.csv from addr alone, and checks
+// that it has a header and users rows.
+func downloadExport(ctx context.Context, addr string, users int) ([]byte, error) {
+	conn, resp, err := getFresh(ctx, nil, nil, addr, "/export/users.csv", time.Now().Add(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("export downloaded alone: %w", err)
 	}
+	defer conn.close()
+	body, err := conn.readAll(resp, 1<<30)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("export downloaded alone: %s, %v", resp.Status, err)
+	}
+	if rows := bytes.Count(body, []byte("\n")); rows != users+1 {
+		return nil, fmt.Errorf("export downloaded alone: %d lines, want a header and %d users", rows, users)
+	}
+	return body, nil
 }
 
-// series returns the peaks of value over each tenth of [from, to), for
-// showing how it went over time.
-func series(samples []sample, from, to time.Time, value func(sample) float64) string {
-	var parts []string
-	step := to.Sub(from) / 10
-	if step <= 0 {
-		return "(no hold)"
-	}
-	for i := range 10 {
-		lo := from.Add(time.Duration(i) * step)
-		v, ok := 0.0, false
-		for _, s := range samples {
-			if !s.at.Before(lo) && s.at.Before(lo.Add(step)) {
-				v, ok = max(v, value(s)), true
-			}
-		}
-		if ok {
-			parts = append(parts, strconv.FormatFloat(v, 'f', 0, 64))
-		} else {
-			parts = append(parts, "-")
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// reference downloads, alone, what the clients will compare with: the
+// prepare downloads, alone, what the clients will compare with: the
 // export's checksum. It also opens each kind of stream once, so that what
-// the demo sets up on first use is in the baseline.
-func (s *streamsRun) reference(ctx context.Context, res *result) error {
-	deadline := time.Now().Add(time.Minute)
-	conn, resp, err := getFresh(ctx, nil, nil, s.demo.addr, "/export/users.csv", deadline)
+// the server sets up on first use is in the baseline.
+func (s *streamsRun) prepare(ctx context.Context, res *result) error {
+	body, err := downloadExport(ctx, s.srv.addr, s.cfg.users)
 	if err != nil {
-		return fmt.Errorf("reference export: %w", err)
+		return err
 	}
+	s.export, s.exportLen = sha256.Sum256(body), len(body)
+	res.figure("export: %d rows, %d bytes, SHA-256 %x… (downloaded alone before the load)", s.cfg.users, len(body), s.export[:8])
+	var conn *httpConn
 	defer func() {
 		if conn != nil {
 			conn.close()
 		}
 	}()
-	body, err := conn.readAll(resp, 1<<30)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("reference export: %s, %v", resp.Status, err)
-	}
-	if rows := bytes.Count(body, []byte("\n")); rows != s.cfg.users+1 {
-		return fmt.Errorf("reference export: %d lines, want a header and %d users", rows, s.cfg.users)
-	}
-	s.export, s.exportLen = sha256.Sum256(body), len(body)
-	res.figure("export: %d rows, %d bytes, SHA-256 %x… (downloaded alone before the load)", s.cfg.users, len(body), s.export[:8])
 	for _, k := range []streamKind{kindNumbers, kindProxy, kindLogs} {
 		var t tally
 		if conn = s.stream(ctx, conn, nil, k, &t, func() {}); t.ok.Load() != 1 {
@@ -429,7 +371,7 @@ func (s *streamsRun) stream(ctx context.Context, conn *httpConn, from net.IP, ki
 		if conn != nil {
 			conn.close()
 		}
-		stalled(ctx, s.demo.addr, s.cfg.stallTimeout, deadline, t, &s.drained, opened)
+		stalled(ctx, s.srv.addr, s.cfg.stallTimeout, deadline, t, &s.drained, opened)
 		return nil
 	}
 	paths := [...]string{
@@ -438,7 +380,7 @@ func (s *streamsRun) stream(ctx context.Context, conn *httpConn, from net.IP, ki
 		kindProxy:   "/proxy/numbers",
 		kindLogs:    "/stream/logs?lines=" + strconv.Itoa(tailLinesAsked),
 	}
-	conn, resp, err := getFresh(ctx, conn, from, s.demo.addr, paths[kind], deadline)
+	conn, resp, err := getFresh(ctx, conn, from, s.srv.addr, paths[kind], deadline)
 	opened()
 	if err != nil {
 		t.fail("%s: %v", paths[kind], err)
@@ -500,7 +442,7 @@ func (s *streamsRun) stream(ctx context.Context, conn *httpConn, from net.IP, ki
 }
 
 // stalled runs a client that reads the headers of an endless stream from
-// the demo at addr and then nothing, with a small receive buffer, for
+// the server at addr and then nothing, with a small receive buffer, for
 // longer than the stall timeout; then it reads what is left, which must
 // end in a cut transfer soon: the server gave up on it. It counts the
 // client in t, and the bytes it read at last in drained; it calls opened
@@ -568,9 +510,10 @@ func readLines(r io.Reader, n int) ([]byte, error) {
 	return got, nil
 }
 
-// logIndex is the demo's log file as read so far, with the offset of each
-// line, for checking that what a log stream delivered is a run of the
-// file's bytes. It is safe for concurrent use.
+// logIndex is the log file that the server's /stream/logs follows, as
+// read so far, with the offset of each line, for checking that what a log
+// stream delivered is a run of the file's bytes. It is safe for
+// concurrent use.
 type logIndex struct {
 	path string
 
@@ -597,9 +540,9 @@ func (x *logIndex) verify(got []byte) error {
 	}
 	switch {
 	case !found:
-		return fmt.Errorf("the first line received, %q, is not in the demo's log", first)
+		return fmt.Errorf("the first line received, %q, is not in the server's log", first)
 	case off < 0:
-		return fmt.Errorf("the first line received, %q, is in the demo's log twice", first)
+		return fmt.Errorf("the first line received, %q, is in the server's log twice", first)
 	case off+len(got) > len(x.content):
 		return fmt.Errorf("%d bytes received from offset %d, past the log's end (%d)", len(got), off, len(x.content))
 	case !bytes.Equal(x.content[off:off+len(got)], got):

@@ -29,12 +29,24 @@ const LoadtestModule = Module + "/loadtest"
 // target (a package such as ./cmd/demo, or a file) in the library's
 // module, and returns the absolute path of the binary.
 func Build(ctx context.Context, out, target string, flags ...string) (string, error) {
-	return BuildIn(ctx, Module, out, target, flags...)
+	return build(ctx, Module, out, []string{target}, flags)
+}
+
+// BuildFiles is Build of a program made of the Go files named (absolute
+// paths), which go build compiles whatever their build tags say: a
+// program kept out of the load-test module by an ignore tag.
+func BuildFiles(ctx context.Context, out string, files []string, flags ...string) (string, error) {
+	return build(ctx, Module, out, files, flags)
 }
 
 // BuildIn is Build in the module whose path is module, which must be in
 // the build list of the module the current directory is in.
 func BuildIn(ctx context.Context, module, out, target string, flags ...string) (string, error) {
+	return build(ctx, module, out, []string{target}, flags)
+}
+
+// build runs go build -o out flags targets in module's directory.
+func build(ctx context.Context, module, out string, targets, flags []string) (string, error) {
 	root, err := moduleDir(ctx, module)
 	if err != nil {
 		return "", err
@@ -43,7 +55,7 @@ func BuildIn(ctx context.Context, module, out, target string, flags ...string) (
 	if err != nil {
 		return "", err
 	}
-	args := append(append([]string{"build", "-o", bin}, flags...), target)
+	args := append(append([]string{"build", "-o", bin}, flags...), targets...)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -1,53 +1,65 @@
 //go:build ignore
 
-// Command reference is the reference server of the side-by-side benchmark
-// (loadtest/sidebyside): the plain net/http handlers that the ginstream
-// demo is measured against. It is not built as part of the load-test
-// module (hence the ignore tag): sidebyside embeds this file and builds it
-// in the library's module, as it builds the demo, so that both servers are
-// compiled by the same Go against the same pgx and database/sql.
+// Command reference is the plain net/http reference server of the load
+// programs: the handlers a Go programmer writes without a library, against
+// which the ginstream demo is measured — by the side-by-side benchmark
+// (loadtest/sidebyside) and by streamload's streams scenario with
+// -reference. It is not built as part of the load-test module (hence the
+// ignore tag): package reference, beside it, embeds its files and builds
+// them in the library's module, as the demo is built, so that both servers
+// are compiled by the same Go against the same pgx, SQLite and
+// database/sql.
 //
-//	reference -addr 127.0.0.1:0 -reports DIR [-db postgres://…]
+//	reference -addr 127.0.0.1:0 [-reports DIR] [-db postgres://… | -sqlite FILE]
+//	          [-log FILE -log-interval D] [-stall-timeout D]
 //
 // It prints "reference: listening on HOST:PORT" once it accepts
 // connections, and shuts down on SIGTERM or SIGINT. Its routes answer
 // what the demo's routes of the same paths answer, byte for byte:
 //
-//   - GET /stream/numbers?count=N&interval=MS: the lines 1 to N, written
-//     through one 64 KiB bufio.Writer that is flushed only before the
-//     handler waits (interval > 0) and at the end;
+//   - GET /stream/numbers?count=N&interval=MS (as the demo's, 100 and 20
+//     by default): the lines 1 to N, written through one 64 KiB
+//     bufio.Writer that is flushed only before the handler waits
+//     (interval > 0) and at the end;
 //   - GET /export/users.csv: SELECT id, name, email FROM users ORDER BY id
-//     through database/sql and pgx's rows.Next, written with encoding/csv
-//     on a 64 KiB bufio.Writer, header row first;
+//     through database/sql and pgx's (-db) or SQLite's (-sqlite, opened
+//     read-only) rows.Next, written with encoding/csv on a 64 KiB
+//     bufio.Writer, header row first, cells that a spreadsheet would run
+//     as formulas guarded by a leading quote as the demo's are;
+//   - GET /proxy/numbers: this server's own /stream/numbers, through
+//     net/http/httputil.ReverseProxy;
+//   - GET /stream/logs?lines=N (10 by default): the last N lines of the
+//     -log file, then each line appended to it, as text, until the client
+//     leaves; the server appends a line every -log-interval itself;
 //   - GET /reports/{name}: the file in DIR, by io.Copy from its *os.File
-//     with a Content-Length, which net/http sends with sendfile on Linux.
+//     with a Content-Length, which net/http sends with sendfile on Linux;
+//   - GET /metrics: its goroutines, Go heap and streams in the Prometheus
+//     text format (see metrics.go).
+//
+// With -stall-timeout, every write of a response must complete within it
+// (http.ResponseController's SetWriteDeadline before each write): a client
+// that stops reading fails the write that blocks, and the response is
+// aborted, so the client sees a cut transfer.
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", as the demo uses
 )
 
 // bufferSize is the size of the one bufio.Writer of a streamed response.
 const bufferSize = 64 << 10
-
-// usersQuery is the demo's export query (cmd/demo/seed.go).
-const usersQuery = "SELECT id, name, email FROM users ORDER BY id"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,10 +77,14 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address`")
 	reports := fs.String("reports", "", "`directory` served at /reports/{name}")
 	dbURL := fs.String("db", "", "PostgreSQL `URL` of the users table served at /export/users.csv")
+	sqliteFile := fs.String("sqlite", "", "SQLite database `file` of the users table served at /export/users.csv, opened read-only")
+	logFile := fs.String("log", "", "`file` followed at /stream/logs, to which the server appends a line every -log-interval")
+	logInterval := fs.Duration("log-interval", 500*time.Millisecond, "how often the -log file gets a new line")
+	stall := fs.Duration("stall-timeout", 0, "end a response whose client has accepted nothing for this long (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s := &server{}
+	s := &server{stall: *stall}
 	if *reports != "" {
 		root, err := os.OpenRoot(*reports)
 		if err != nil {
@@ -77,29 +93,40 @@ func run(ctx context.Context, args []string) error {
 		defer root.Close()
 		s.reports = root
 	}
-	if *dbURL != "" {
-		db, err := sql.Open("pgx", *dbURL)
+	if *dbURL != "" || *sqliteFile != "" {
+		db, err := openDB(ctx, *dbURL, *sqliteFile)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		// As the demo does at its start: the export finds a connection
-		// open.
-		if err := db.PingContext(ctx); err != nil {
-			return fmt.Errorf("database: %w", err)
-		}
 		s.db = db
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /stream/numbers", s.numbers)
-	mux.HandleFunc("GET /export/users.csv", s.export)
-	mux.HandleFunc("GET /reports/{name}", s.report)
+	var background sync.WaitGroup
+	defer background.Wait()
+	if *logFile != "" {
+		if *logInterval <= 0 {
+			return errors.New("-log-interval must be positive")
+		}
+		logs, err := openLog(*logFile)
+		if err != nil {
+			return err
+		}
+		s.logPath = *logFile
+		background.Go(func() { logs.run(ctx, *logInterval) })
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("GET /stream/numbers", s.track(s.numbers))
+	mux.Handle("GET /export/users.csv", s.track(s.export))
+	mux.Handle("GET /proxy/numbers", s.track(s.proxy("http://"+ln.Addr().String()+"/stream/numbers")))
+	mux.Handle("GET /stream/logs", s.track(s.logs))
+	mux.HandleFunc("GET /reports/{name}", s.report)
+	mux.HandleFunc("GET /metrics", s.metrics)
+	srv := &http.Server{Handler: s.deadline(mux), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Printf("reference: listening on %s\n", ln.Addr())
@@ -119,116 +146,18 @@ func run(ctx context.Context, args []string) error {
 
 // server holds what the handlers serve.
 type server struct {
-	reports *os.Root // nil: /reports is 404
-	db      *sql.DB  // nil: /export is 404
+	reports *os.Root      // nil: /reports is 404
+	db      *sql.DB       // nil: /export is 404
+	logPath string        // "": /stream/logs is 404
+	stall   time.Duration // every write's deadline; 0: none
+	active  atomic.Int64  // streams running
 }
 
-// numbers writes the lines 1 to count, interval milliseconds apart.
-func (s *server) numbers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	count, err := strconv.Atoi(q.Get("count"))
-	if err != nil || count < 1 {
-		http.Error(w, "count: a positive integer", http.StatusBadRequest)
-		return
-	}
-	interval, err := strconv.Atoi(q.Get("interval"))
-	if err != nil || interval < 0 {
-		http.Error(w, "interval: milliseconds, not negative", http.StatusBadRequest)
-		return
-	}
-	pace := time.Duration(interval) * time.Millisecond
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	bw := bufio.NewWriterSize(w, bufferSize)
-	rc := http.NewResponseController(w)
-	var tick <-chan time.Time
-	if pace > 0 {
-		t := time.NewTicker(pace)
-		defer t.Stop()
-		tick = t.C
-	}
-	for i := 1; i <= count; i++ {
-		if i > 1 && pace > 0 {
-			if bw.Flush() != nil || rc.Flush() != nil {
-				return
-			}
-			select {
-			case <-tick:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		line := strconv.AppendInt(bw.AvailableBuffer(), int64(i), 10)
-		if _, err := bw.Write(append(line, '\n')); err != nil {
-			return
-		}
-	}
-	_ = bw.Flush()
-}
-
-// export writes the users table as CSV.
-func (s *server) export(w http.ResponseWriter, r *http.Request) {
-	if s.db == nil {
-		http.NotFound(w, r)
-		return
-	}
-	rows, err := s.db.QueryContext(r.Context(), usersQuery)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	defer rows.Close()
-	names, err := rows.Columns()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="users.csv"`)
-	bw := bufio.NewWriterSize(w, bufferSize)
-	cw := csv.NewWriter(bw) // writes into bw itself: it is large enough
-	if cw.Write(names) != nil {
-		return
-	}
-	var (
-		id          int64
-		name, email string
-		record      = make([]string, 3)
-	)
-	for rows.Next() {
-		if err := rows.Scan(&id, &name, &email); err != nil {
-			panic(http.ErrAbortHandler) // the client sees a failed transfer
-		}
-		record[0], record[1], record[2] = strconv.FormatInt(id, 10), name, email
-		if cw.Write(record) != nil {
-			return
-		}
-	}
-	if rows.Err() != nil {
-		panic(http.ErrAbortHandler)
-	}
-	cw.Flush()
-	_ = cw.Error()
-}
-
-// report sends a file of the reports directory.
-func (s *server) report(w http.ResponseWriter, r *http.Request) {
-	if s.reports == nil {
-		http.NotFound(w, r)
-		return
-	}
-	f, err := s.reports.Open(r.PathValue("name"))
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(info.Size(), 10))
-	_, _ = io.Copy(w, f)
+// track counts h's requests among the active streams while they run.
+func (s *server) track(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.active.Add(1)
+		defer s.active.Add(-1)
+		h(w, r)
+	})
 }
