@@ -172,7 +172,10 @@ func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[F
 		run = producers[0] // without Merge's goroutine
 	}
 	return func(ctx context.Context, yield func(Frame) error) error {
-		if err := open(ctx, yield, retryFrame(retry)); err != nil {
+		// The opening write, the deepest of the stream, runs on a
+		// goroutine of its own (the sink's), so that this goroutine's
+		// stack stays small while the stream waits for events.
+		if err := yield(retryFrame(retry)); err != nil {
 			return err
 		}
 		send := yield
@@ -208,21 +211,6 @@ func ending(ctx context.Context, err error, ended bool, send func(Frame) error, 
 		return send(mustFrame(Event{Name: EventShutdown, Retry: jittered(retry), Data: "the server is shutting down"}))
 	}
 	return err
-}
-
-// open yields f, the frame that opens the stream, on a goroutine of its own
-// and waits for it; a panic there is returned as a *generator.PanicError,
-// as on the caller's goroutine. The first write of a response is the
-// deepest call of a stream: under it net/http writes the headers, in a
-// frame of 2.8 KB. On the handler's goroutine, below gin, the sink and
-// this package, it would grow that goroutine's stack from 8 to 16 KiB, and
-// the stack would stay so for as long as the stream then waits for events;
-// on a goroutine of its own it takes a stack only while it runs.
-func open(ctx context.Context, yield func(Frame) error, f Frame) error {
-	done := make(chan error, 1)
-	first := func(context.Context, func(Frame) error) error { return yield(f) }
-	go func() { done <- generator.Func[Frame](first).Call(ctx, nil) }()
-	return <-done
 }
 
 // jittered returns retry plus up to half of it at random, so that clients
