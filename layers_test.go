@@ -16,12 +16,12 @@ var layers = map[string][]string{
 	"sse":            {"sink", "generator", "sse/internal/topiclog"},
 	"sse/natshub":    {"sse", "sink", "generator", "sse/internal/topiclog", "internal/natsname"},
 	"sse/hubtest":    {"sse", "sink", "generator"},
-	"runs":           {"sse", "sink", "generator"},
+	"runs":           {"sse", "sink", "generator", "internal/accept"},
 	"runs/natsruns":  {"runs", "sse/natshub", "sink", "internal/natsname"},
 	"runs/storetest": {"runs"},
 	"streammetrics":  {"sink", "generator"},
 	"ticket":         {},
-	"handlers":       {"runs", "sse", "sink", "generator"},
+	"handlers":       {"runs", "sse", "sink", "generator", "internal/accept"},
 }
 
 // TestLayers fails if a library package imports a ginstream package that

@@ -14,12 +14,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/internal/accept"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse"
 )
 
 // Attach streams run id to the client: Server-Sent Events when its Accept
-// header asks for text/event-stream (resuming after sse.LastEventID),
+// header ranks text/event-stream above application/x-ndjson (resuming after sse.LastEventID),
 // NDJSON otherwise (resuming after the query parameter "from"), from the
 // run's first event when the client gives no id (or the id of an event
 // before the run's first). A client first gets the run's latest progress,
@@ -45,7 +46,7 @@ import (
 func (m *Manager) Attach(c *gin.Context, id string) sink.Report {
 	m.init()
 	c.Header("Vary", "Accept") // an event stream or NDJSON, as it says
-	events := acceptsEvents(c.GetHeader("Accept"))
+	events := acceptsEvents(strings.Join(c.Request.Header.Values("Accept"), ","))
 	from, param := c.Query("from"), `query parameter "from"`
 	if events {
 		from, param = sse.LastEventID(c), "Last-Event-ID"
@@ -262,25 +263,11 @@ func endFrame(info Info) sse.Frame {
 	return f
 }
 
-// acceptsEvents reports whether an Accept header asks for
-// text/event-stream.
-func acceptsEvents(accept string) bool {
-	for r := range strings.SplitSeq(accept, ",") {
-		media, params, _ := strings.Cut(r, ";")
-		if !strings.EqualFold(strings.TrimSpace(media), "text/event-stream") {
-			continue
-		}
-		for p := range strings.SplitSeq(params, ";") {
-			name, value, _ := strings.Cut(p, "=")
-			if strings.EqualFold(strings.TrimSpace(name), "q") {
-				if q, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil && q <= 0 {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	return false
+// acceptsEvents reports whether an Accept header ranks text/event-stream
+// above NDJSON, as handlers.WantsEventStream ranks it above text/plain:
+// EventSource's "text/event-stream" does, curl's "*/*" does not.
+func acceptsEvents(header string) bool {
+	return accept.Quality(header, "text", "event-stream") > accept.Quality(header, "application", "x-ndjson")
 }
 
 // isEventID reports whether id is a hub's event id: a decimal number.
