@@ -20,7 +20,7 @@ import (
 // cut by the stall timeout, the server back to its baseline — and the
 // figures that -reference compares to be there.
 func TestReferenceStreams(t *testing.T) {
-	bin := demoBinary(t)
+	bin := demoBinary(t, demoRace)
 	if _, err := proc.RaiseFileLimit(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,6 +37,21 @@ func buildDemo(ctx context.Context, dir string, buildFlags ...string) (string, e
 	return librarybuild.Build(ctx, filepath.Join(dir, "demo"), "./cmd/demo", buildFlags...)
 }
 
+// builtWithRace reports whether the binary's build information records
+// -race.
+func builtWithRace(bin string) bool {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		return false
+	}
+	for _, st := range info.Settings {
+		if st.Key == "-race" {
+			return st.Value == "true"
+		}
+	}
+	return false
+}
+
 // serverProcess is a server running as a child process — the demo, or
 // with -reference the reference server — owned by the scenario that
 // started it: startDemo or startReference starts it, and stop (or signal
@@ -47,6 +63,7 @@ type serverProcess struct {
 	log     *demoLog
 	metrics *http.Client // for /metrics, one connection
 	active  string       // the metric of its active streams, in /metrics
+	race    bool         // built with the race detector (builtWithRace)
 
 	done    chan struct{} // closed once the process has exited
 	exitErr error         // why it exited; set before done is closed
@@ -102,6 +119,7 @@ func startServer(ctx context.Context, name, bin string, args []string, ready *re
 		log:     newDemoLog(logFile),
 		metrics: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}, Timeout: 30 * time.Second},
 		active:  active,
+		race:    builtWithRace(bin),
 		done:    make(chan struct{}),
 	}
 	addr := make(chan string, 1)

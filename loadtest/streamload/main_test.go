@@ -9,13 +9,21 @@ import (
 	"go.uber.org/goleak"
 )
 
-// The demo binary the tests build once (see demoBinary).
+// The demo binaries the tests build once each (see demoBinary), in one
+// directory.
 var (
-	demoOnce sync.Once
-	demoDir  string
-	demoBin  string
-	demoErr  error
+	demoDirOnce sync.Once
+	demoDir     string
+	demoDirErr  error
+	demoBuilds  = map[bool]*demoBuild{true: {}, false: {}} // by race
 )
+
+// demoBuild is one build of the demo: with or without the race detector.
+type demoBuild struct {
+	once sync.Once
+	bin  string
+	err  error
+}
 
 // TestMain removes the demo binary after the tests, and fails them if a
 // goroutine outlives them: every scenario must join its clients and wait

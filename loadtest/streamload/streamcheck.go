@@ -107,8 +107,18 @@ func checkDemoStreams(res *result, l *streamsLoad) {
 	}
 	flat := func(a, b int64) bool { return float64(b) <= float64(a)*scale*1.1+flatSlack }
 	want := fmt.Sprintf("≤ 1st × %.2f (active streams %d vs %d) + 10%% + 8 MiB", scale, second.active, first.active)
-	res.check("RSS flat: peak of the hold's 2nd half vs 1st", n1 > 0 && n2 > 0 && flat(first.rss, second.rss),
-		mib(second.rss)+" vs "+mib(first.rss), want)
+	if d.race {
+		// Under the race detector the RSS is mostly its own shadow and
+		// history memory (about 45 MiB for 100 streams without it, 200
+		// with it), which grows on its own while the Go heap stays flat:
+		// flatness of the RSS is checked on a demo built without it
+		// (TestStreamsMemory); the live heap below is checked here too.
+		res.figure("RSS over the hold's halves (not checked: the demo runs under the race detector): %s vs %s",
+			mib(second.rss), mib(first.rss))
+	} else {
+		res.check("RSS flat: peak of the hold's 2nd half vs 1st", n1 > 0 && n2 > 0 && flat(first.rss, second.rss),
+			mib(second.rss)+" vs "+mib(first.rss), want)
+	}
 	// The live heap, not the heap in use, which swings by up to twice the
 	// live data with the collector's cycle.
 	res.check("Go live heap flat: peak of the hold's 2nd half vs 1st", n1 > 0 && n2 > 0 && flat(first.live, second.live),

@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"debug/buildinfo"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,45 +69,36 @@ const demoGORACE = "halt_on_error=1 exitcode=66"
 const raceReport = "WARNING: DATA RACE"
 
 // demoBinary builds the demo once for the package's tests (with -race if
-// demoRace), or returns $STREAMLOAD_DEMO, a demo binary built already.
-func demoBinary(t *testing.T) string {
+// race), or returns $STREAMLOAD_DEMO, a demo binary built already.
+func demoBinary(t *testing.T, race bool) string {
 	t.Helper()
 	if bin := os.Getenv("STREAMLOAD_DEMO"); bin != "" {
 		return bin
 	}
-	demoOnce.Do(func() {
-		demoDir, demoErr = os.MkdirTemp("", "streamload-test-")
-		if demoErr != nil {
+	demoDirOnce.Do(func() { demoDir, demoDirErr = os.MkdirTemp("", "streamload-test-") })
+	if demoDirErr != nil {
+		t.Fatal(demoDirErr)
+	}
+	b := demoBuilds[race]
+	b.once.Do(func() {
+		var flags []string
+		dir := filepath.Join(demoDir, "plain")
+		if race {
+			flags = append(flags, "-race")
+			dir = filepath.Join(demoDir, "race")
+		}
+		if b.err = os.Mkdir(dir, 0o755); b.err != nil {
 			return
 		}
-		var flags []string
-		if demoRace {
-			flags = append(flags, "-race")
-		}
-		demoBin, demoErr = buildDemo(context.Background(), demoDir, flags...)
-		if demoErr == nil && demoRace && !builtWithRace(demoBin) {
-			demoErr = fmt.Errorf("%s: built with -race, but its build information says it was not", demoBin)
+		b.bin, b.err = buildDemo(context.Background(), dir, flags...)
+		if b.err == nil && builtWithRace(b.bin) != race {
+			b.err = fmt.Errorf("%s: built with race=%v, but its build information says otherwise", b.bin, race)
 		}
 	})
-	if demoErr != nil {
-		t.Fatal(demoErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return demoBin
-}
-
-// builtWithRace reports whether the binary's build information records
-// -race.
-func builtWithRace(bin string) bool {
-	info, err := buildinfo.ReadFile(bin)
-	if err != nil {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
+	return b.bin
 }
 
 // TestScenarios runs every scenario against the demo, for real, and
@@ -115,7 +107,7 @@ func builtWithRace(bin string) bool {
 // with the race detector stops at its first race (GORACE), and a race
 // report on its stderr fails the scenario.
 func TestScenarios(t *testing.T) {
-	bin := demoBinary(t)
+	bin := demoBinary(t, demoRace)
 	cfg := testConfig()
 	if _, err := proc.RaiseFileLimit(); err != nil {
 		t.Fatal(err)
@@ -123,27 +115,58 @@ func TestScenarios(t *testing.T) {
 	// The demo child inherits the environment (startDemo).
 	t.Setenv("GORACE", demoGORACE)
 	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			var stderr bytes.Buffer
-			res, err := sc.run(ctx, cfg, bin, t.TempDir(), &stderr)
-			// sc.run has waited for the demo: stderr is complete. A demo
-			// halted by a race fails its scenario for that reason alone.
-			if strings.Contains(stderr.String(), raceReport) {
-				t.Fatalf("the demo reported a data race (GORACE=%q); its stderr:\n%s", demoGORACE, &stderr)
-			}
-			if err != nil {
-				t.Fatalf("%v\ndemo's stderr:\n%s", err, &stderr)
-			}
-			var out strings.Builder
-			if err := res.print(&out); err != nil {
-				t.Fatal(err)
-			}
-			t.Log(out.String())
-			if !res.passed() {
-				t.Errorf("failed checks: %s\ndemo's stderr:\n%s", strings.Join(res.failed(), "; "), &stderr)
-			}
-		})
+		t.Run(sc.name, func(t *testing.T) { runScenario(t, sc, cfg, bin) })
 	}
+}
+
+// TestStreamsMemory runs the streams scenario at the default test run's
+// size against a demo built without the race detector, whose memory is
+// the demo's own, and requires every check to pass, among them the RSS
+// bound at the program's own bytes per stream and the RSS flat over the
+// hold — which TestScenarios, running a demo under the race detector,
+// only reports. At full size (-tags long) TestScenarios checks them.
+func TestStreamsMemory(t *testing.T) {
+	if !demoRace {
+		t.Skip("TestScenarios runs the demo without the race detector and checks its RSS")
+	}
+	bin := demoBinary(t, false)
+	cfg := testConfig()
+	cfg.perStream = defaultPerStream
+	if _, err := proc.RaiseFileLimit(); err != nil {
+		t.Fatal(err)
+	}
+	res := runScenario(t, scenario{"streams", runStreams}, cfg, bin)
+	for _, want := range []string{"demo RSS peak under the bound", "RSS flat: peak of the hold's 2nd half vs 1st"} {
+		if !slices.ContainsFunc(res.checks, func(c check) bool { return c.name == want }) {
+			t.Errorf("no check %q in the result", want)
+		}
+	}
+}
+
+// runScenario runs sc against the demo binary bin with cfg and fails t
+// with the table if a check failed, or with the demo's stderr if the demo
+// reported a data race. It returns the result.
+func runScenario(t *testing.T, sc scenario, cfg config, bin string) *result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	res, err := sc.run(ctx, cfg, bin, t.TempDir(), &stderr)
+	// sc.run has waited for the demo: stderr is complete. A demo halted
+	// by a race fails its scenario for that reason alone.
+	if strings.Contains(stderr.String(), raceReport) {
+		t.Fatalf("the demo reported a data race (GORACE=%q); its stderr:\n%s", demoGORACE, &stderr)
+	}
+	if err != nil {
+		t.Fatalf("%v\ndemo's stderr:\n%s", err, &stderr)
+	}
+	var out strings.Builder
+	if err := res.print(&out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out.String())
+	if !res.passed() {
+		t.Errorf("failed checks: %s\ndemo's stderr:\n%s", strings.Join(res.failed(), "; "), &stderr)
+	}
+	return res
 }
