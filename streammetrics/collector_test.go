@@ -214,9 +214,16 @@ func TestCollectorOutcomes(t *testing.T) {
 			// client that left is some time after it left.
 			ended := series("ginstream_streams_total", "route", tt.route, "outcome", tt.outcome)
 			active := series("ginstream_active_streams", "route", tt.route)
-			got := waitForScrape(t, srv.URL+"/metrics", func(s map[string]float64) bool {
+			waitForScrape(t, srv.URL+"/metrics", func(s map[string]float64) bool {
 				return s[ended] == 1 && s[active] == 0
 			})
+			// A scrape lists a vector's series when it collects it and
+			// reads their values later: the outcome's duration series,
+			// created by the report, can be missing from a scrape that
+			// reads the stream counted and the handler returned (CI saw
+			// "duration observations = 0"). The handler had returned
+			// before that scrape ended, so the next one has it all.
+			got := scrape(t, srv.URL+"/metrics")
 			for _, o := range outcomes {
 				if o == tt.outcome {
 					continue
