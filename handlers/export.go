@@ -113,7 +113,7 @@ type Export struct {
 }
 
 // DefaultExportCapacity is the number of rows an Export reads ahead of the
-// client by default: enough for full 32 KiB batches of typical rows, and a
+// client by default: enough for full 64 KiB batches of typical rows, and a
 // quarter of sink's default, since a row holds several strings.
 const DefaultExportCapacity = 256
 

@@ -39,7 +39,7 @@ const (
 
 // Memory bound of the streams scenario: the demo's RSS stays under its
 // RSS before the load plus fixedAllowance plus defaultPerStream per client. Per stream the
-// demo holds at most: the sink's batch buffer (32 KiB budget, plus the
+// demo holds at most: the sink's batch buffer (64 KiB budget, plus the
 // item that crosses it), the generator's buffer of up to 1,024 items
 // (8 KiB of ints, 16 KiB of string headers for the log), net/http's
 // connection buffers (4 KiB each way) and response, gin's context, and
