@@ -24,6 +24,7 @@ type config struct {
 	shutdownTimeout   time.Duration // how long open requests get at shutdown
 	stallTimeout      time.Duration // a stream whose client accepts nothing for this long ends
 	readHeaderTimeout time.Duration // how long a client may take to send a request's headers
+	h2c               bool          // also serve HTTP/2 without TLS, with prior knowledge
 	maxStreams        int64         // streams running at once; more are answered 503 (0: no limit)
 	maxPerClient      int           // streams one client (address) may hold; more are answered 429 (0: no cap)
 	maxDuration       time.Duration // the longest a stream may run (0: no limit)
@@ -93,6 +94,7 @@ Flags:
 	fs.IntVar(&cfg.maxPerClient, "max-streams-per-client", cfg.maxPerClient, "`number` of streams one client address may hold at once; more are answered 429 with Retry-After (0: no cap; default: 5% of -max-streams, at least 4)")
 	fs.DurationVar(&cfg.maxDuration, "max-stream-duration", cfg.maxDuration, "the longest a stream may run: an event stream then asks its client to reconnect, others end as a failed transfer; /stream/numbers refuses to start a longer one (0: no limit)")
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "how long a client may take to send a request's headers")
+	fs.BoolVar(&cfg.h2c, "h2c", cfg.h2c, "also serve HTTP/2 without TLS to clients that start with its preface (h2c with prior knowledge), as a proxy in front of the demo may speak it")
 	fs.StringVar(&cfg.nats, "nats", cfg.nats, "share the event streams among instances through NATS JetStream: the servers' `URL` (nats://host:port), or embedded to start one in the demo (default: events in memory)")
 	fs.BoolVar(&cfg.publish, "publish", cfg.publish, "publish the demo's ticks, orders and log lines; with -nats, set it to false on all instances but one to keep one source")
 	fs.IntVar(&cfg.maxRuns, "max-runs", cfg.maxRuns, "`number` of runs (POST /runs) this instance runs at once; more are answered 429 with Retry-After")

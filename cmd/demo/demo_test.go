@@ -758,6 +758,7 @@ func TestDemoConfig(t *testing.T) {
 		{name: "negative stream duration", args: []string{"-max-stream-duration", "-1s"}, err: errUsage},
 		{name: "read header timeout", args: []string{"-read-header-timeout", "1s"}, want: with(func(c *config) { c.readHeaderTimeout = time.Second })},
 		{name: "zero read header timeout", args: []string{"-read-header-timeout", "0s"}, err: errUsage},
+		{name: "h2c", args: []string{"-h2c"}, want: with(func(c *config) { c.h2c = true })},
 		{name: "zero stall timeout", args: []string{"-stall-timeout", "0s"}, err: errUsage},
 		{name: "negative max streams", args: []string{"-max-streams", "-1"}, err: errUsage},
 		{name: "NATS URL", args: []string{"-nats", "nats://10.0.0.1:4222,nats://10.0.0.2:4222"},

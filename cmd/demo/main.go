@@ -175,6 +175,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		handler:           a.routes(),
 		shutdownTimeout:   cfg.shutdownTimeout,
 		readHeaderTimeout: cfg.readHeaderTimeout,
+		h2c:               cfg.h2c,
 		logger:            logger,
 		endStreams:        a.endEventStreams,
 	}

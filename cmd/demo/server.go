@@ -36,7 +36,10 @@ type server struct {
 	// readHeaderTimeout is how long a client may take to send a request's
 	// headers (against slow-loris clients).
 	readHeaderTimeout time.Duration
-	logger            *slog.Logger
+	// h2c, if set, serves HTTP/2 without TLS too, to clients that begin
+	// with its preface (prior knowledge; no Upgrade from HTTP/1.1).
+	h2c    bool
+	logger *slog.Logger
 
 	// endStreams, if not nil, is called first at shutdown, before the
 	// requests still open are cancelled, with a context that ends after
@@ -66,6 +69,11 @@ func (s *server) serve(ctx context.Context, ln net.Listener, ready func(), backg
 		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	if s.h2c {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
 	}
 	srv.RegisterOnShutdown(endRequests)
 

@@ -63,6 +63,7 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	target := fs.String("url", "", "the `URL` to get")
 	conns := fs.Int("conns", 1, "`number` of requests at once")
 	timeout := fs.Duration("timeout", 5*time.Minute, "the longest the client may take")
+	h2c := fs.Bool("h2c", false, "speak HTTP/2 without TLS (prior knowledge); a response over another protocol fails")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -84,6 +85,12 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 			return &timedConn{Conn: c, first: &first}, nil
 		},
 	}
+	proto := 1
+	if *h2c {
+		proto = 2
+		transport.Protocols = new(http.Protocols)
+		transport.Protocols.SetUnencryptedHTTP2(true)
+	}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
 
@@ -96,7 +103,7 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	dials := make(chan struct{}, maxDials)
 	for range *conns {
 		wg.Go(func() {
-			b, err := get(ctx, client, *target, dials)
+			b, err := get(ctx, client, *target, proto, dials)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -131,7 +138,7 @@ type body struct {
 
 // get GETs target, holding a place in dials while it connects and waits
 // for the response's head, and reads the body to its end.
-func get(ctx context.Context, client *http.Client, target string, dials chan struct{}) (body, error) {
+func get(ctx context.Context, client *http.Client, target string, proto int, dials chan struct{}) (body, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return body{}, err
@@ -146,6 +153,9 @@ func get(ctx context.Context, client *http.Client, target string, dials chan str
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return body{}, fmt.Errorf("%s: %q", resp.Status, msg)
+	}
+	if resp.ProtoMajor != proto {
+		return body{}, fmt.Errorf("answered over %s, not HTTP/%d", resp.Proto, proto)
 	}
 	h := sha256.New()
 	var b body
@@ -211,10 +221,15 @@ type clientRun struct {
 }
 
 // startClient starts the client child against target with conns
-// requests at once; wait waits for it and returns its result.
-func startClient(ctx context.Context, target string, conns int, timeout time.Duration) (wait func() (clientRun, error), err error) {
+// requests at once, over HTTP/2 without TLS if h2c is set; wait waits for
+// it and returns its result.
+func startClient(ctx context.Context, target string, conns int, timeout time.Duration, h2c bool) (wait func() (clientRun, error), err error) {
 	var run clientRun
-	waitChild, err := startChild(ctx, []string{clientFlag, "-url", target, "-conns", strconv.Itoa(conns), "-timeout", timeout.String()}, &run.result)
+	args := []string{clientFlag, "-url", target, "-conns", strconv.Itoa(conns), "-timeout", timeout.String()}
+	if h2c {
+		args = append(args, "-h2c")
+	}
+	waitChild, err := startChild(ctx, args, &run.result)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,10 @@
 //   - numbers: one GET /stream/numbers?count=N&interval=0 (-numbers,
 //     20,000,000 lines). The figure is lines per second; the body must be
 //     the lines 1 to N.
+//   - numbers-h2c: the same over HTTP/2 without TLS (h2c with prior
+//     knowledge: both servers run with -h2c, the client speaks HTTP/2
+//     only, and a response over HTTP/1.1 fails the row). TLS would cost
+//     both servers alike and hide what the streaming costs.
 //   - export: one GET /export/users.csv of -users rows (1,000,000) from
 //     PostgreSQL. The program starts a throwaway cluster (initdb and
 //     postgres from -pg-bin, as user postgres when run as root), lets the

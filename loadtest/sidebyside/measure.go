@@ -37,7 +37,7 @@ func (m measurement) rssGrowth() int64 { return m.rssPeak - m.rssBefore }
 // measure runs a client child that GETs path from srv on conns
 // connections at once, and measures srv meanwhile, and the database with
 // dbCPU if it is not nil.
-func measure(ctx context.Context, srv *child.Server, path string, conns int, timeout time.Duration, dbCPU func() (time.Duration, error)) (measurement, error) {
+func measure(ctx context.Context, srv *child.Server, path string, conns int, h2c bool, timeout time.Duration, dbCPU func() (time.Duration, error)) (measurement, error) {
 	if dbCPU == nil {
 		dbCPU = func() (time.Duration, error) { return 0, nil }
 	}
@@ -65,7 +65,7 @@ func measure(ctx context.Context, srv *child.Server, path string, conns int, tim
 	}
 	s := sampleRSS(pid, m.rssBefore)
 	start := time.Now()
-	wait, err := startClient(ctx, "http://"+srv.Addr()+path, conns, timeout)
+	wait, err := startClient(ctx, "http://"+srv.Addr()+path, conns, timeout, h2c)
 	if err != nil {
 		_, _ = s.stop()
 		return m, err

@@ -42,6 +42,7 @@ type workload struct {
 // table.
 var workloads = []workload{
 	{"numbers", setupNumbers},
+	{"numbers-h2c", setupNumbersH2C},
 	{"export", setupExport},
 	{"files", setupFiles},
 	{"paced", setupPaced},
@@ -65,6 +66,9 @@ type spec struct {
 	demoArgs []string // the demo's flags beyond the common ones
 	demoData func(dir string) error
 	refArgs  []string // the reference's flags beyond -addr
+	// h2c, if set, runs the workload over HTTP/2 without TLS: both
+	// servers with -h2c, the client speaking it with prior knowledge.
+	h2c bool
 	// expect is the SHA-256 (hex) every body must have; empty for the
 	// export, whose reference body sets it.
 	expect string
@@ -203,7 +207,7 @@ func (e *env) measureOnce(ctx context.Context, sp *spec, isRef bool) (m measurem
 	if err != nil {
 		return m, err
 	}
-	m, err = measure(ctx, srv, sp.path, sp.conns, e.cfg.timeout, sp.dbCPU)
+	m, err = measure(ctx, srv, sp.path, sp.conns, sp.h2c, e.cfg.timeout, sp.dbCPU)
 	return m, errors.Join(err, srv.Stop())
 }
 
@@ -257,6 +261,21 @@ func setupNumbers(_ context.Context, e *env) (*spec, error) {
 		perItem:  "line",
 		items:    func(m measurement) float64 { return float64(m.client.Lines) },
 	}, nil
+}
+
+// setupNumbersH2C is the numbers workload over HTTP/2 without TLS (h2c
+// with prior knowledge), where every write is a DATA frame of the server's
+// HTTP/2 implementation and flow control paces the server.
+func setupNumbersH2C(ctx context.Context, e *env) (*spec, error) {
+	sp, err := setupNumbers(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	sp.label = strings.Replace(sp.label, "numbers:", "numbers-h2c:", 1) + ", HTTP/2 without TLS"
+	sp.demoArgs = append(sp.demoArgs, "-h2c")
+	sp.refArgs = append(sp.refArgs, "-h2c")
+	sp.h2c = true
+	return sp, nil
 }
 
 // setupExport is the export workload: the users table from PostgreSQL

@@ -11,7 +11,7 @@
 // database/sql.
 //
 //	reference -addr 127.0.0.1:0 [-reports DIR] [-db postgres://… | -sqlite FILE]
-//	          [-log FILE -log-interval D] [-stall-timeout D]
+//	          [-log FILE -log-interval D] [-stall-timeout D] [-h2c]
 //
 // It prints "reference: listening on HOST:PORT" once it accepts
 // connections, and shuts down on SIGTERM or SIGINT. Its routes answer
@@ -39,7 +39,9 @@
 // With -stall-timeout, every write of a response must complete within it
 // (http.ResponseController's SetWriteDeadline before each write): a client
 // that stops reading fails the write that blocks, and the response is
-// aborted, so the client sees a cut transfer.
+// aborted, so the client sees a cut transfer. With -h2c it serves HTTP/2
+// without TLS too, to clients that start with its preface, as the demo's
+// -h2c does.
 package main
 
 import (
@@ -81,6 +83,7 @@ func run(ctx context.Context, args []string) error {
 	logFile := fs.String("log", "", "`file` followed at /stream/logs, to which the server appends a line every -log-interval")
 	logInterval := fs.Duration("log-interval", 500*time.Millisecond, "how often the -log file gets a new line")
 	stall := fs.Duration("stall-timeout", 0, "end a response whose client has accepted nothing for this long (0: never)")
+	h2c := fs.Bool("h2c", false, "also serve HTTP/2 without TLS (prior knowledge)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -127,6 +130,11 @@ func run(ctx context.Context, args []string) error {
 	mux.HandleFunc("GET /reports/{name}", s.report)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	srv := &http.Server{Handler: s.deadline(mux), ReadHeaderTimeout: 10 * time.Second}
+	if *h2c {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Printf("reference: listening on %s\n", ln.Addr())
