@@ -802,7 +802,7 @@ func TestDemoHelp(t *testing.T) {
 	for _, f := range flags {
 		names = append(names, f[1])
 	}
-	want := []string{"addr", "data", "db", "event-interval", "log-interval", "log-max-bytes", "max-runs", "max-stream-duration", "max-streams", "max-streams-per-client", "nats", "publish", "read-header-timeout", "run-retention", "shutdown-timeout", "stall-timeout", "users"}
+	want := []string{"addr", "data", "db", "event-interval", "h2c", "log-interval", "log-max-bytes", "max-runs", "max-stream-duration", "max-streams", "max-streams-per-client", "nats", "publish", "read-header-timeout", "run-retention", "shutdown-timeout", "stall-timeout", "users"}
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Errorf("-h lists %v, want %v:\n%s", names, want, out.String())
 	}
