@@ -14,8 +14,8 @@ const (
 	// producer's items reach the connection in writes of this size. At
 	// 64 KiB, a hand-written net/http writer's usual buffer, a stream of
 	// small items makes as many write system calls per byte as one; at 32
-	// KiB it made twice as many, and served 0.64-0.71x such a writer's
-	// lines per second out of process against 0.85-0.89x now
+	// KiB it made twice as many, and served a median 0.71x such a writer's
+	// lines per second out of process, against 0.88x at 64 KiB
 	// (docs/BENCHMARKS.md). A stream's buffer grows to this size once its
 	// producer fills a batch, and is kept until the stream ends; a paced
 	// stream's stays the size of its items.
