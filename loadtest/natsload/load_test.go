@@ -8,6 +8,8 @@ import (
 	"flag"
 	"testing"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 )
 
 // TestRun runs the load program for real, briefly: MemHub on one
@@ -73,8 +75,8 @@ func TestRunRejects(t *testing.T) {
 		{"-instances", "0"}, {"-rate", "0"}, {"-duration", "0s"}, {"-ceiling-publishers", "0"}, {"extra"}, {"-unknown"},
 	} {
 		var out bytes.Buffer
-		if err := run(context.Background(), args, &out, &out); !errors.Is(err, errUsage) {
-			t.Errorf("run(%q) = %v, want errUsage", args, err)
+		if err := run(context.Background(), args, &out, &out); !errors.Is(err, cli.ErrUsage) {
+			t.Errorf("run(%q) = %v, want cli.ErrUsage", args, err)
 		}
 	}
 	var out bytes.Buffer

@@ -35,10 +35,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 	"github.com/ginstream/ginstream/sse"
 )
 
@@ -60,21 +59,10 @@ type Result struct {
 	Ceiling []CeilingResult `json:"ceiling"`
 }
 
-// errUsage reports bad arguments; the usage has been printed.
-var errUsage = errors.New("invalid arguments")
-
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "natsload:", err)
-		os.Exit(1)
-	}
+	cli.Main("natsload", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	})
 }
 
 // run parses args, runs the measurements and prints the result.
@@ -116,7 +104,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+		return cfg, fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	var problem string
 	switch {
@@ -134,7 +122,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	if problem != "" {
 		fmt.Fprintln(out, problem)
 		fs.Usage()
-		return cfg, fmt.Errorf("%w: %s", errUsage, problem)
+		return cfg, fmt.Errorf("%w: %s", cli.ErrUsage, problem)
 	}
 	return cfg, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 )
 
 // config is a measurement's configuration, from the command line.
@@ -25,10 +27,6 @@ const (
 	maxCount    = 1_000
 	maxInterval = 10 * time.Second
 )
-
-// errUsage reports command-line arguments that parseConfig rejected; the
-// flag package has printed why, and the usage.
-var errUsage = errors.New("invalid arguments")
 
 // parseConfig reads the configuration from the command-line arguments
 // (without the program name). -h prints the usage to out and returns
@@ -69,7 +67,7 @@ Flags:
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+		return cfg, fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	var problem string
 	switch {
@@ -95,7 +93,7 @@ Flags:
 	if problem != "" {
 		fmt.Fprintln(out, problem)
 		fs.Usage()
-		return cfg, fmt.Errorf("%w: %s", errUsage, problem)
+		return cfg, fmt.Errorf("%w: %s", cli.ErrUsage, problem)
 	}
 	return cfg, nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ginstream/ginstream/loadtest/internal/child"
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 )
 
 // clientFlag, first among the arguments, makes the program the client
@@ -65,7 +66,7 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	timeout := fs.Duration("timeout", 5*time.Minute, "the longest the client may take")
 	h2c := fs.Bool("h2c", false, "speak HTTP/2 without TLS (prior knowledge); a response over another protocol fails")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

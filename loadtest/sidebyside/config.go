@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 )
 
 // config is a run's configuration, from the command line.
@@ -29,10 +31,6 @@ type config struct {
 
 	sse sseConfig // the sse workload
 }
-
-// errUsage reports command-line arguments that parseConfig rejected; the
-// flag package has printed why, and the usage.
-var errUsage = errors.New("invalid arguments")
 
 // defaultPGBin is where Debian and Ubuntu install PostgreSQL 15's
 // programs, as internal/pgtest expects them; PGTEST_BINDIR overrides it,
@@ -109,7 +107,7 @@ Flags:
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+		return cfg, fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	cfg.selected = make(map[string]bool)
 	var problem string
@@ -134,7 +132,7 @@ Flags:
 	if problem != "" {
 		fmt.Fprintln(out, problem)
 		fs.Usage()
-		return cfg, fmt.Errorf("%w: %s", errUsage, problem)
+		return cfg, fmt.Errorf("%w: %s", cli.ErrUsage, problem)
 	}
 	return cfg, nil
 }

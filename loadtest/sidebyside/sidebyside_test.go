@@ -6,12 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 	"go.uber.org/goleak"
 )
 
@@ -21,10 +20,9 @@ import (
 // outlives them: a run must join its samplers and wait for every child.
 func TestMain(m *testing.M) {
 	if isClient(os.Args[1:]) || isSSEClient(os.Args[1:]) {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		exit(err)
+		cli.Main("sidebyside", func(ctx context.Context) error {
+			return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		})
 	}
 	goleak.VerifyTestMain(m)
 }

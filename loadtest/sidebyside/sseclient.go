@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ginstream/ginstream/loadtest/internal/broadcast"
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 	"github.com/ginstream/ginstream/loadtest/internal/fanout"
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
@@ -89,7 +90,7 @@ func runSSEClient(ctx context.Context, args []string, stdout io.Writer) error {
 	path := fs.String("path", "/events", "the event stream's `path`")
 	timeout := fs.Duration("timeout", 5*time.Minute, "the longest the client may take")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
@@ -160,7 +161,7 @@ func checkPerConn(t *testing.T, what string, got, want PerConn) {
 }
 
 // TestRunRejects checks that bad arguments fail before anything starts,
-// with errUsage and the usage, and that -h prints the usage.
+// with cli.ErrUsage and the usage, and that -h prints the usage.
 func TestRunRejects(t *testing.T) {
 	tests := []struct {
 		name string
@@ -168,16 +169,16 @@ func TestRunRejects(t *testing.T) {
 		want error
 	}{
 		{"help", []string{"-h"}, flag.ErrHelp},
-		{"no subscribers", []string{"-subscribers", "0"}, errUsage},
-		{"no rate", []string{"-rate", "0"}, errUsage},
-		{"negative rate", []string{"-rate", "-1"}, errUsage},
-		{"no duration", []string{"-duration", "0s"}, errUsage},
-		{"negative warmup", []string{"-warmup", "-1s"}, errUsage},
-		{"payload shorter than a timestamp", []string{"-payload", "10"}, errUsage},
-		{"unknown server", []string{"-server", "nginx"}, errUsage},
-		{"unknown flag", []string{"-connections", "5"}, errUsage},
-		{"argument", []string{"extra"}, errUsage},
-		{"unknown child handler", []string{serveFlag, "-handler", "nginx"}, errUsage},
+		{"no subscribers", []string{"-subscribers", "0"}, cli.ErrUsage},
+		{"no rate", []string{"-rate", "0"}, cli.ErrUsage},
+		{"negative rate", []string{"-rate", "-1"}, cli.ErrUsage},
+		{"no duration", []string{"-duration", "0s"}, cli.ErrUsage},
+		{"negative warmup", []string{"-warmup", "-1s"}, cli.ErrUsage},
+		{"payload shorter than a timestamp", []string{"-payload", "10"}, cli.ErrUsage},
+		{"unknown server", []string{"-server", "nginx"}, cli.ErrUsage},
+		{"unknown flag", []string{"-connections", "5"}, cli.ErrUsage},
+		{"argument", []string{"extra"}, cli.ErrUsage},
+		{"unknown child handler", []string{serveFlag, "-handler", "nginx"}, cli.ErrUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 	"testing"
 
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 	"go.uber.org/goleak"
 )
 
@@ -17,10 +16,9 @@ import (
 // its child.
 func TestMain(m *testing.M) {
 	if isServe(os.Args[1:]) {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		exit(err)
+		cli.Main("sseload", func(ctx context.Context) error {
+			return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		})
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 	"github.com/ginstream/ginstream/loadtest/internal/fanout"
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 	"github.com/ginstream/ginstream/sink"
@@ -99,10 +100,10 @@ func serve(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	fs.IntVar(&s.payload, "payload", 64, "bytes of data per event")
 	lifetime := fs.Duration("lifetime", time.Hour, "exit after this long whatever happens")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	if s.handler != handlerSSE && s.handler != handlerDirect && s.handler != handlerReference {
-		return fmt.Errorf("%w: unknown handler %q", errUsage, s.handler)
+		return fmt.Errorf("%w: unknown handler %q", cli.ErrUsage, s.handler)
 	}
 	if _, err := proc.RaiseFileLimit(); err != nil {
 		return err

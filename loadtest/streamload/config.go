@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 )
 
 // config is a run's configuration, from the command line.
@@ -49,10 +51,6 @@ type config struct {
 	hogPerClient  int // the demo's -max-streams-per-client
 	hogClients    int // normal clients, each from an address of its own
 }
-
-// errUsage reports command-line arguments that parseConfig rejected; the
-// flag package has printed why, and the usage.
-var errUsage = errors.New("invalid arguments")
 
 // defaultConfig is the full-size configuration.
 func defaultConfig() config {
@@ -131,7 +129,7 @@ Flags:
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, err
 		}
-		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+		return cfg, fmt.Errorf("%w: %w", cli.ErrUsage, err)
 	}
 	cfg.selected = make(map[string]bool)
 	var problem string
@@ -156,7 +154,7 @@ Flags:
 	if problem != "" {
 		fmt.Fprintln(out, problem)
 		fs.Usage()
-		return cfg, fmt.Errorf("%w: %s", errUsage, problem)
+		return cfg, fmt.Errorf("%w: %s", cli.ErrUsage, problem)
 	}
 	return cfg, nil
 }

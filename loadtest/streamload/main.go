@@ -97,28 +97,18 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 	"github.com/ginstream/ginstream/loadtest/internal/proc"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errUsage):
-		os.Exit(2) // the usage has been printed
-	default:
-		fmt.Fprintln(os.Stderr, "streamload:", err)
-		os.Exit(1)
-	}
+	cli.Main("streamload", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	})
 }
 
 // errFailed reports a run in which a check failed; the tables say which.

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/cli"
 )
 
 func TestParseConfigRejects(t *testing.T) {
@@ -22,18 +24,18 @@ func TestParseConfigRejects(t *testing.T) {
 		want error
 	}{
 		{"help", []string{"-h"}, flag.ErrHelp},
-		{"unknown scenario", []string{"-scenarios", "streams,chaos"}, errUsage},
-		{"no scenario", []string{"-scenarios", ","}, errUsage},
-		{"no streams", []string{"-streams", "0"}, errUsage},
-		{"stalled over 100%", []string{"-stalled-percent", "101"}, errUsage},
-		{"stream shorter than a log line", []string{"-stream-length", "10ms"}, errUsage},
-		{"no attackers", []string{"-slowloris", "0", "-non-readers", "0"}, errUsage},
-		{"no limit", []string{"-max-streams", "0"}, errUsage},
-		{"hog fewer than the limit", []string{"-hog-streams", "10", "-hog-max-streams", "20"}, errUsage},
-		{"hog share below a normal client's streams", []string{"-hog-per-client", "3"}, errUsage},
-		{"hog clients beyond 127.0.0.254", []string{"-hog-clients", "254"}, errUsage},
-		{"hog limit too small for the normal clients", []string{"-hog-max-streams", "200", "-hog-streams", "200", "-hog-per-client", "10", "-hog-clients", "48"}, errUsage},
-		{"argument", []string{"extra"}, errUsage},
+		{"unknown scenario", []string{"-scenarios", "streams,chaos"}, cli.ErrUsage},
+		{"no scenario", []string{"-scenarios", ","}, cli.ErrUsage},
+		{"no streams", []string{"-streams", "0"}, cli.ErrUsage},
+		{"stalled over 100%", []string{"-stalled-percent", "101"}, cli.ErrUsage},
+		{"stream shorter than a log line", []string{"-stream-length", "10ms"}, cli.ErrUsage},
+		{"no attackers", []string{"-slowloris", "0", "-non-readers", "0"}, cli.ErrUsage},
+		{"no limit", []string{"-max-streams", "0"}, cli.ErrUsage},
+		{"hog fewer than the limit", []string{"-hog-streams", "10", "-hog-max-streams", "20"}, cli.ErrUsage},
+		{"hog share below a normal client's streams", []string{"-hog-per-client", "3"}, cli.ErrUsage},
+		{"hog clients beyond 127.0.0.254", []string{"-hog-clients", "254"}, cli.ErrUsage},
+		{"hog limit too small for the normal clients", []string{"-hog-max-streams", "200", "-hog-streams", "200", "-hog-per-client", "10", "-hog-clients", "48"}, cli.ErrUsage},
+		{"argument", []string{"extra"}, cli.ErrUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
