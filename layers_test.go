@@ -11,8 +11,8 @@ import (
 // (docs/ARCHITECTURE.md): data flows handlers → sse → sink → generator,
 // never back up.
 var layers = map[string][]string{
-	"generator":      {},
-	"sink":           {"generator"},
+	"generator":      {"internal/nowait"},
+	"sink":           {"generator", "internal/nowait"},
 	"sse":            {"sink", "generator", "sse/internal/topiclog"},
 	"sse/natshub":    {"sse", "sink", "generator", "sse/internal/topiclog", "internal/natsname"},
 	"sse/hubtest":    {"sse", "sink", "generator"},

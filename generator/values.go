@@ -4,11 +4,14 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/nowait"
 )
 
 // Slice returns a producer that yields the items of a slice in order.
 func Slice[T any](items []T) Func[T] {
-	return func(_ context.Context, yield func(T) error) error {
+	return func(ctx context.Context, yield func(T) error) error {
+		nowait.Claim(ctx) // it never waits but in yield
 		for _, item := range items {
 			if err := yield(item); err != nil {
 				return err
@@ -57,6 +60,7 @@ func Seq2[T any](seq iter.Seq2[T, error]) Func[T] {
 func Count(n int, interval time.Duration) Func[int] {
 	return func(ctx context.Context, yield func(int) error) error {
 		if interval <= 0 {
+			nowait.Claim(ctx) // it never waits but in yield
 			for i := 1; i <= n; i++ {
 				if err := yield(i); err != nil {
 					return err

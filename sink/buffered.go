@@ -7,12 +7,17 @@ import (
 	"time"
 
 	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/internal/nowait"
 )
 
 // flushDelay is the longest an encoded item waits in the batch buffer of a
 // lone producer's stream before it is written and flushed, and the quiet
 // spell after which the next item is written at once.
 const flushDelay = 500 * time.Microsecond
+
+// ownedHook, set by tests, is called as every producer of runBuffered
+// returns, with whether it owned the stream.
+var ownedHook func(owned bool)
 
 // buffered is the state of a stream of Writer.Stream with one producer,
 // which runs on the handler's goroutine: yield encodes each item into the
@@ -28,7 +33,9 @@ const flushDelay = 500 * time.Microsecond
 //     byte: the end of a burst reaches the client within flushDelay.
 //
 // The producer does not say when it is about to wait; the timer stands in
-// for that.
+// for that — unless it is one of the library's producers that never waits
+// between items (nowait.Claim), which then owns the stream: its items are
+// encoded without the lock, and the timer is never armed.
 type buffered[T any] struct {
 	s   *session[T]
 	mu  sync.Mutex      // serializes yields, the flush timer and the header timer
@@ -42,6 +49,11 @@ type buffered[T any] struct {
 	// is open and not over, the producer is not quiet, and the buffer
 	// holds the first items of a batch, for which the timer is armed.
 	fast bool
+	// owned is set when the producer claimed, before its first item,
+	// that it never waits between items and yields from its own
+	// goroutine only (nowait.Claim): its items then need neither the
+	// flush timer, which is never armed, nor the lock, but to write.
+	owned bool
 
 	timer     *time.Timer   // runs tick; nil until first armed
 	armed     bool          // the timer is set and tick has not begun
@@ -60,6 +72,7 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 	b := &buffered[T]{s: s, ctx: ctx, quiet: true, ticked: make(chan struct{}), append: appendFunc(s.w.Encoder)}
 	pctx, joinWatch := b.producerContext()
 	defer joinWatch()
+	pctx = nowait.Offer(pctx, producer, b.own)
 	stopHeaders := s.headerTimer(&b.mu)
 	// yield encodes item into the buffer and writes the buffer as the
 	// type's documentation says. Its fast path, taken by every item but
@@ -67,6 +80,24 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 	// a closure rather than a method value, so that the producer calls
 	// it with no wrapper in between (and sync.Mutex's methods inline).
 	yield := func(item T) error {
+		if b.owned && b.fast && !b.ended.Load() {
+			// The producer claimed the stream (own): nothing but
+			// this goroutine touches the buffer until the next write.
+			buf, err := b.append(s.buf, item)
+			if err == nil {
+				s.buf = buf
+				s.report.Items++
+				if len(buf) < s.budget {
+					return nil
+				}
+			}
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if err != nil {
+				return b.encodeFailed(err)
+			}
+			return b.writeFull()
+		}
 		b.mu.Lock()
 		if !b.fast || b.ended.Load() {
 			err := b.yieldSlow(item)
@@ -88,6 +119,9 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 		return err
 	}
 	err := producer.Call(pctx, yield)
+	if ownedHook != nil {
+		ownedHook(b.owned)
+	}
 	stopHeaders()
 	b.mu.Lock()
 	s.yieldDone = true
@@ -123,6 +157,17 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 	}
 	s.stop(err)
 	return s.report
+}
+
+// own is the accept of the stream's nowait.Offer: it lets the producer
+// own the stream, unless the producer claims it too late, after its first
+// item. It runs on the producer's goroutine.
+func (b *buffered[T]) own() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.s.report.Items == 0 && !b.armed {
+		b.owned = true
+	}
 }
 
 // producerContext returns the producer's context: it has the values and
@@ -306,10 +351,10 @@ func (b *buffered[T]) flush() {
 	s.report.Flushes++
 }
 
-// arm sets the flush timer to run tick after d, unless it is set. b.mu
-// must be held.
+// arm sets the flush timer to run tick after d, unless it is set or the
+// producer owns the stream. b.mu must be held.
 func (b *buffered[T]) arm(d time.Duration) {
-	if b.armed {
+	if b.armed || b.owned {
 		return
 	}
 	b.armed = true
@@ -324,6 +369,7 @@ func (b *buffered[T]) arm(d time.Duration) {
 // tick has begun. b.mu must be held.
 func (b *buffered[T]) postpone() {
 	switch {
+	case b.owned:
 	case !b.armed:
 		b.arm(flushDelay)
 	case b.timer.Stop():

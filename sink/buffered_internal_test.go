@@ -1,12 +1,14 @@
 package sink
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ginstream/ginstream/generator"
 )
@@ -208,5 +212,244 @@ func TestBufferedConcurrentYields(t *testing.T) {
 	}
 	if report.Outcome != Completed || report.Items != workers*items || report.Bytes != int64(len(written)) {
 		t.Errorf("report %+v; want completed, %d items, %d bytes", report, workers*items, len(written))
+	}
+}
+
+// owned sets ownedHook for the test and returns what it saw: whether the
+// producer of each stream owned it, in order.
+func owned(t *testing.T) *[]bool {
+	var mu sync.Mutex
+	var seen []bool
+	ownedHook = func(o bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, o)
+	}
+	t.Cleanup(func() { ownedHook = nil })
+	return &seen
+}
+
+// countWrapper returns a producer that runs Count(n, 0) inside it, as a
+// wrapper does, and then waits for wait.
+func countWrapper(n int, wait time.Duration) generator.Func[int] {
+	return func(ctx context.Context, yield func(int) error) error {
+		if err := generator.Count(n, 0)(ctx, yield); err != nil {
+			return err
+		}
+		time.Sleep(wait)
+		return nil
+	}
+}
+
+// TestBufferedOwned: generator.Count without an interval and generator.Slice
+// own the stream they are the producer of (no flush timer, no lock per
+// item), and their items arrive whole, in order and flushed, across many
+// full batches; a producer that waits, or that runs one of them inside it,
+// does not own it.
+func TestBufferedOwned(t *testing.T) {
+	const n = 5000 // 23,894 bytes: hundreds of 64-byte batches
+	var want strings.Builder
+	numbers := make([]int, n)
+	for i := range n {
+		numbers[i] = i + 1
+		fmt.Fprintf(&want, "%d\n", i+1)
+	}
+	cases := []struct {
+		name     string
+		producer generator.Func[int]
+		owned    bool
+	}{
+		{"Count without an interval", generator.Count(n, 0), true},
+		{"Slice", generator.Slice(numbers), true},
+		{"Count with an interval", generator.Count(3, time.Microsecond), false},
+		{"a producer running Count inside it", countWrapper(n, 0), false},
+		{"a closure", func(_ context.Context, yield func(int) error) error {
+			for _, v := range numbers {
+				if err := yield(v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := owned(t)
+			rec, c := newRecorded()
+			w := Writer[int]{Encoder: Lines[int]{}, BatchBytes: 64}
+			report := w.Stream(c, tc.producer)
+			if len(*seen) != 1 || (*seen)[0] != tc.owned {
+				t.Errorf("owned: %v; want [%v]", *seen, tc.owned)
+			}
+			written, flushed, _ := rec.state()
+			wantBody := want.String()
+			if tc.name == "Count with an interval" {
+				wantBody = "1\n2\n3\n"
+			}
+			if written != wantBody || flushed != written {
+				t.Errorf("written %d bytes, flushed %d; want %d, all flushed", len(written), len(flushed), len(wantBody))
+			}
+			if items := int64(strings.Count(wantBody, "\n")); report.Outcome != Completed || report.Items != items || report.Bytes != int64(len(wantBody)) {
+				t.Errorf("report %+v; want completed, %d items, %d bytes", report, items, len(wantBody))
+			}
+		})
+	}
+}
+
+// TestBufferedOwnedEncodeError: an item that an owned stream's encoder
+// refuses fails the stream after the items before it, as in any stream.
+func TestBufferedOwnedEncodeError(t *testing.T) {
+	seen := owned(t)
+	rec, c := newRecorded()
+	w := Writer[string]{Encoder: Lines[string]{}, BatchBytes: 4}
+	report := streamAborted(t, &w, c, generator.Slice([]string{"a", "bb", "ccc", "d\ne", "f"}))
+	if len(*seen) != 1 || !(*seen)[0] {
+		t.Fatalf("owned: %v; want [true]", *seen)
+	}
+	if report.Outcome != Failed || !errors.Is(report.Err, ErrLineBreak) || report.Items != 3 {
+		t.Errorf("report %+v; want failed with ErrLineBreak after 3 items", report)
+	}
+	if written, flushed, _ := rec.state(); written != "a\nbb\nccc\n" || flushed != written {
+		t.Errorf("written %q, flushed %q; want the 3 items before the refused one", written, flushed)
+	}
+}
+
+// TestBufferedOwnedExpires: an owned stream that never waits still ends
+// when its time is up (Config.MaxDuration): yield refuses the next item.
+func TestBufferedOwnedExpires(t *testing.T) {
+	seen := owned(t)
+	rec, c := newRecorded()
+	w := Writer[int]{Encoder: Lines[int]{}, BatchBytes: 1 << 10, Config: Config{MaxDuration: 20 * time.Millisecond}}
+	report := streamAborted(t, &w, c, generator.Count(1<<62, 0))
+	if len(*seen) != 1 || !(*seen)[0] {
+		t.Fatalf("owned: %v; want [true]", *seen)
+	}
+	if report.Outcome != Expired || report.Items == 0 {
+		t.Errorf("report %+v; want expired after some items", report)
+	}
+	written, _, _ := rec.state()
+	if lines := strings.Count(written, "\n"); int64(lines) > report.Items || !strings.HasPrefix(written, "1\n2\n3\n") {
+		t.Errorf("%d lines written (%q…), report %d items", lines, written[:min(len(written), 20)], report.Items)
+	}
+}
+
+// streamAborted runs w.Stream for a stream that fails after its response
+// began, which a flushRecorder can only abort (Stream panics with
+// http.ErrAbortHandler, as in TestBufferedYieldAfterEnd), and returns the
+// stream's report.
+func streamAborted[T any](t *testing.T, w *Writer[T], c *gin.Context, producer generator.Func[T]) (report Report) {
+	t.Helper()
+	w.OnReport = func(_ *gin.Context, r Report) { report = r }
+	w.Logger = slog.New(slog.DiscardHandler)
+	defer func() {
+		if v := recover(); v != http.ErrAbortHandler {
+			t.Errorf("Stream panicked with %v; want http.ErrAbortHandler", v)
+		}
+	}()
+	w.Stream(c, producer)
+	return report
+}
+
+// TestBufferedWrapperNotOwned: a producer that runs Count inside it and then
+// waits does not own the stream: the flush timer sends Count's items
+// flushDelay after they were yielded, not when the wrapper returns.
+func TestBufferedWrapperNotOwned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec, c := newRecorded()
+		w := Writer[int]{Encoder: Lines[int]{}}
+		start := time.Now()
+		w.Stream(c, countWrapper(3, 100*flushDelay))
+		if _, flushed, at := rec.state(); flushed != "1\n2\n3\n" || !at.Equal(start.Add(flushDelay)) {
+			t.Errorf("flushed %q at %v; want %q at %v", flushed, at.Sub(start), "1\n2\n3\n", flushDelay)
+		}
+	})
+}
+
+// TestBufferedCountsInGoroutines: Count run inside goroutines of a
+// producer, which yield at once, does not own the stream; every item
+// arrives whole (run it with -race).
+func TestBufferedCountsInGoroutines(t *testing.T) {
+	const workers, items = 4, 3000
+	seen := owned(t)
+	rec, c := newRecorded()
+	w := Writer[int]{Encoder: Lines[int]{}, BatchBytes: 256}
+	report := w.Stream(c, func(ctx context.Context, yield func(int) error) error {
+		var g errgroup.Group
+		for range workers {
+			g.Go(func() error { return generator.Count(items, 0)(ctx, yield) })
+		}
+		return g.Wait()
+	})
+	if len(*seen) != 1 || (*seen)[0] {
+		t.Errorf("owned: %v; want [false]", *seen)
+	}
+	written, flushed, _ := rec.state()
+	counts := map[string]int{}
+	for line := range strings.Lines(written) {
+		counts[line]++
+	}
+	for i := 1; i <= items; i++ {
+		if n := counts[fmt.Sprintf("%d\n", i)]; n != workers {
+			t.Fatalf("%d arrived %d times; want %d", i, n, workers)
+		}
+	}
+	if flushed != written || report.Items != workers*items {
+		t.Errorf("report %+v, %d bytes written, %d flushed; want %d items, all flushed", report, len(written), len(flushed), workers*items)
+	}
+}
+
+// discardResponse is a response writer that discards what is written.
+type discardResponse struct{ header http.Header }
+
+func (r *discardResponse) Header() http.Header         { return r.header }
+func (r *discardResponse) WriteHeader(int)             {}
+func (r *discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (r *discardResponse) Flush()                      {}
+
+// BenchmarkLoneProducer is the cost per item of a lone producer's stream of
+// 1,000,000 numbers as lines into a response that discards them, without
+// the network: generator.Count, which owns the stream, and the same loop
+// as a closure, whose items take the lock of the flush timer; beside them
+// the loop a hand-written handler has, through a 64 KiB bufio.Writer.
+func BenchmarkLoneProducer(b *testing.B) {
+	const items = 1_000_000
+	b.Run("bufio", func(b *testing.B) {
+		bw := bufio.NewWriterSize(&discardResponse{}, 64<<10)
+		for b.Loop() {
+			for i := 1; i <= items; i++ {
+				line := strconv.AppendInt(bw.AvailableBuffer(), int64(i), 10)
+				bw.Write(append(line, '\n'))
+			}
+			bw.Flush()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*items), "ns/item")
+	})
+	cases := []struct {
+		name     string
+		producer generator.Func[int]
+	}{
+		{"owned", generator.Count(items, 0)},
+		{"closure", func(_ context.Context, yield func(int) error) error {
+			for i := 1; i <= items; i++ {
+				if err := yield(i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+	}
+	gin.SetMode(gin.ReleaseMode)
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			w := Writer[int]{Encoder: Lines[int]{}}
+			for b.Loop() {
+				c, _ := gin.CreateTestContext(&discardResponse{header: http.Header{}})
+				c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
+				if r := w.Stream(c, bc.producer); r.Items != items {
+					b.Fatalf("report %+v", r)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*items), "ns/item")
+		})
 	}
 }

@@ -70,7 +70,11 @@ func Stream[T any](c *gin.Context, enc Encoder[T], producers ...generator.Func[T
 // BatchBytes, at once (and flushed) when the item follows a spell of half
 // a millisecond without items, and otherwise flushed half a millisecond
 // after its first item, so that the end of a burst reaches the client even
-// though nothing tells the Writer that the producer is about to wait. yield
+// though nothing tells the Writer that the producer is about to wait. A
+// producer that never waits between items, generator.Count without an
+// interval or generator.Slice given to Stream itself, tells the Writer
+// so: its batches are written when full and at the end, with no timer and
+// no lock per item (and, like any, its first item at once). yield
 // blocks while a batch is being written and returns an error once the
 // stream is over for the producer, as generator's does (the producer's
 // context is cancelled then too); it is safe for concurrent use. A panic in
