@@ -84,19 +84,12 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 			// The producer claimed the stream (own): nothing but
 			// this goroutine touches the buffer until the next write.
 			buf, err := b.append(s.buf, item)
-			if err == nil {
-				s.buf = buf
-				s.report.Items++
-				if len(buf) < s.budget {
-					return nil
-				}
+			if err != nil || len(buf) >= s.budget {
+				return b.ownedWrite(buf, err)
 			}
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			if err != nil {
-				return b.encodeFailed(err)
-			}
-			return b.writeFull()
+			s.buf = buf
+			s.report.Items++
+			return nil
 		}
 		b.mu.Lock()
 		if !b.fast || b.ended.Load() {
@@ -290,6 +283,21 @@ func (b *buffered[T]) writeFull() error {
 	// and is found quiet, by it.
 	b.postpone()
 	return nil
+}
+
+// ownedWrite is the end of yield's path for an owned stream, apart so that
+// the path itself stays small: it writes buf, the batch with the item that
+// filled it, or fails the stream with err, the encoder's refusal of the
+// item.
+func (b *buffered[T]) ownedWrite(buf []byte, err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		return b.encodeFailed(err)
+	}
+	b.s.buf = buf
+	b.s.report.Items++
+	return b.writeFull()
 }
 
 // encodeFailed ends the stream with the encoder's error. b.mu must be
