@@ -10,7 +10,6 @@ package generator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ginstream/ginstream/internal/linestest"
 )
 
 // followPatience bounds every wait of these tests, so that a broken
@@ -104,10 +105,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // followed is a Follow producer running on a goroutine of its own, which
 // hands each line it yields to the test.
 type followed struct {
-	lines  chan string
+	*linestest.Lines
 	cancel context.CancelCauseFunc
 	done   chan struct{} // closed when the producer has returned
-	err    error         // what it returned; set before lines is closed
 }
 
 // startFollow runs Follow(path, opts) until the test ends or stop is
@@ -115,10 +115,10 @@ type followed struct {
 func startFollow(t *testing.T, path string, opts FollowOptions) *followed {
 	t.Helper()
 	ctx, cancel := context.WithCancelCause(context.Background())
-	s := &followed{lines: make(chan string, 1<<14), cancel: cancel, done: make(chan struct{})}
+	s := &followed{Lines: linestest.New(followPatience), cancel: cancel, done: make(chan struct{})}
 	yield := func(line string) error {
 		select {
-		case s.lines <- line:
+		case s.C <- line:
 			return nil
 		case <-ctx.Done():
 			return context.Cause(ctx)
@@ -126,8 +126,8 @@ func startFollow(t *testing.T, path string, opts FollowOptions) *followed {
 	}
 	go func() {
 		defer close(s.done)
-		defer close(s.lines)
-		s.err = Follow(path, opts)(ctx, yield)
+		defer close(s.C)
+		s.Err = Follow(path, opts)(ctx, yield)
 	}()
 	t.Cleanup(func() { s.stop() })
 	return s
@@ -138,53 +138,7 @@ func startFollow(t *testing.T, path string, opts FollowOptions) *followed {
 func (s *followed) stop() error {
 	s.cancel(errStopped)
 	<-s.done
-	return s.err
-}
-
-// next returns the next line, failing the test if none comes.
-func (s *followed) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case line, ok := <-s.lines:
-		if !ok {
-			t.Fatalf("the producer returned: %v", s.err)
-		}
-		return line
-	case <-time.After(followPatience):
-		t.Fatalf("no line within %v", followPatience)
-	}
-	return ""
-}
-
-// until returns the lines received up to and including last.
-func (s *followed) until(t *testing.T, last string) []string {
-	t.Helper()
-	var got []string
-	for {
-		select {
-		case line, ok := <-s.lines:
-			if !ok {
-				t.Fatalf("the producer returned (%v) before %q; received %q", s.err, last, got)
-			}
-			got = append(got, line)
-			if line == last {
-				return got
-			}
-		case <-time.After(followPatience):
-			t.Fatalf("no %q within %v; received %q", last, followPatience, got)
-		}
-	}
-}
-
-// want checks that the next lines are want, in order.
-func (s *followed) want(t *testing.T, want ...string) {
-	t.Helper()
-	if len(want) == 0 {
-		return
-	}
-	if got := s.until(t, want[len(want)-1]); !slices.Equal(got, want) {
-		t.Fatalf("lines: got %q, want %q", got, want)
-	}
+	return s.Err
 }
 
 // createLog creates or replaces the file at path with content.
@@ -195,42 +149,12 @@ func createLog(t *testing.T, path, content string) {
 	}
 }
 
-// appendLog appends s to the file at path, creating it if needed, as a
-// logger opening it in append mode does.
-func appendLog(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // renameLog renames a file, as a log rotation does.
 func renameLog(t *testing.T, from, to string) {
 	t.Helper()
 	if err := os.Rename(from, to); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// logLines returns the lines "line from" to "line to", each ending in "\n".
-func logLines(from, to int) string {
-	var b strings.Builder
-	for i := from; i <= to; i++ {
-		fmt.Fprintf(&b, "line %d\n", i)
-	}
-	return b.String()
-}
-
-// splitLines splits text made of "\n"-terminated lines.
-func splitLines(text string) []string {
-	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 }
 
 // TestFollowHistory: Follow starts with the file's last opts.Lines complete
@@ -246,33 +170,33 @@ func TestFollowHistory(t *testing.T) {
 		want    []string // the lines yielded, ending with the last appended
 	}{{
 		name:    "the last 10 lines",
-		content: logLines(1, 25),
+		content: linestest.Numbered(1, 25),
 		lines:   10,
 		appends: "next\n",
-		want:    append(splitLines(logLines(16, 25)), "next"),
+		want:    append(linestest.Split(linestest.Numbered(16, 25)), "next"),
 	}, {
 		name:    "the last 3 lines",
-		content: logLines(1, 25),
+		content: linestest.Numbered(1, 25),
 		lines:   3,
 		appends: "next\n",
-		want:    append(splitLines(logLines(23, 25)), "next"),
+		want:    append(linestest.Split(linestest.Numbered(23, 25)), "next"),
 	}, {
 		name:    "no lines starts with the next line written",
-		content: logLines(1, 25),
+		content: linestest.Numbered(1, 25),
 		appends: "next\n",
 		want:    []string{"next"},
 	}, {
 		name:    "negative lines are none",
-		content: logLines(1, 25),
+		content: linestest.Numbered(1, 25),
 		lines:   -1,
 		appends: "next\n",
 		want:    []string{"next"},
 	}, {
 		name:    "more lines asked for than the file has",
-		content: logLines(1, 5),
+		content: linestest.Numbered(1, 5),
 		lines:   10000,
 		appends: "next\n",
-		want:    append(splitLines(logLines(1, 5)), "next"),
+		want:    append(linestest.Split(linestest.Numbered(1, 5)), "next"),
 	}, {
 		name:    "an empty file",
 		lines:   10,
@@ -325,8 +249,8 @@ func TestFollowHistory(t *testing.T) {
 			// Append once the follower has read the file: what it
 			// yields before the appended lines is the history.
 			waitUntil(t, "the file to be read", func() bool { return fsys.end.Load() >= int64(len(tc.content)) })
-			appendLog(t, path, tc.appends)
-			s.want(t, tc.want...)
+			linestest.AppendFile(t, path, tc.appends)
+			s.Want(t, tc.want...)
 		})
 	}
 }
@@ -379,8 +303,8 @@ func TestFollowReadsOnlyTheTail(t *testing.T) {
 		lines int
 		want  []string
 	}{
-		{"the last 10 lines", 10, splitLines(logLines(91, 100))},
-		{"more lines than follow the long line", 1000, splitLines(logLines(1, 100))},
+		{"the last 10 lines", 10, linestest.Split(linestest.Numbered(91, 100))},
+		{"more lines than follow the long line", 1000, linestest.Split(linestest.Numbered(1, 100))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -393,16 +317,16 @@ func TestFollowReadsOnlyTheTail(t *testing.T) {
 			if err := f.Truncate(size); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.WriteAt([]byte("\n"+logLines(1, 100)), size); err != nil {
+			if _, err := f.WriteAt([]byte("\n"+linestest.Numbered(1, 100)), size); err != nil {
 				t.Fatal(err)
 			}
 			f.Close()
 
 			fsys := new(watchedFS)
 			s := startFollow(t, path, FollowOptions{Lines: tc.lines, PollInterval: testPoll, fsys: fsys})
-			s.want(t, tc.want...)
-			appendLog(t, path, "next\n")
-			s.want(t, "next")
+			s.Want(t, tc.want...)
+			linestest.AppendFile(t, path, "next\n")
+			s.Want(t, "next")
 			if n := fsys.read.Load(); n > readBound {
 				t.Errorf("read %d bytes of a %d-byte file to follow it; want at most %d", n, size, readBound)
 			}
@@ -423,12 +347,12 @@ func TestFollowAppends(t *testing.T) {
 
 	for i := range 5 {
 		line := "one by one " + strconv.Itoa(i)
-		appendLog(t, path, line+"\n")
-		s.want(t, line)
+		linestest.AppendFile(t, path, line+"\n")
+		s.Want(t, line)
 	}
 
-	appendLog(t, path, logLines(1, 1000))
-	s.want(t, splitLines(logLines(1, 1000))...)
+	linestest.AppendFile(t, path, linestest.Numbered(1, 1000))
+	s.Want(t, linestest.Split(linestest.Numbered(1, 1000))...)
 
 	// Write the start of a line, and let the follower read it and look
 	// for more a few times before the line is completed: it must not
@@ -440,12 +364,12 @@ func TestFollowAppends(t *testing.T) {
 		}
 		return info.Size()
 	}
-	appendLog(t, path, "a line written in ")
+	linestest.AppendFile(t, path, "a line written in ")
 	waitUntil(t, "the follower to read the partial line", func() bool { return fsys.end.Load() >= size() })
-	appendLog(t, path, "three ")
+	linestest.AppendFile(t, path, "three ")
 	waitUntil(t, "the follower to read more of it", func() bool { return fsys.end.Load() >= size() })
-	appendLog(t, path, "parts\nnext\n")
-	s.want(t, "a line written in three parts", "next")
+	linestest.AppendFile(t, path, "parts\nnext\n")
+	s.Want(t, "a line written in three parts", "next")
 }
 
 // TestFollowRotation: following survives rotation (rename and recreate),
@@ -461,26 +385,26 @@ func TestFollowRotation(t *testing.T) {
 	}{{
 		name: "renamed and recreated",
 		act: func(t *testing.T, path string, _ *watchedFS) {
-			appendLog(t, path, "old 3\n")
+			linestest.AppendFile(t, path, "old 3\n")
 			renameLog(t, path, path+".1")
-			appendLog(t, path, "new 1\nnew 2\n")
-			appendLog(t, path, "new 3\n")
+			linestest.AppendFile(t, path, "new 1\nnew 2\n")
+			linestest.AppendFile(t, path, "new 3\n")
 		},
 		want: []string{"old 3", "new 1", "new 2", "new 3"},
 	}, {
 		name: "the old file written to after the rename",
 		act: func(t *testing.T, path string, _ *watchedFS) {
 			renameLog(t, path, path+".1")
-			appendLog(t, path+".1", "late\n")
-			appendLog(t, path, "new 1\n")
+			linestest.AppendFile(t, path+".1", "late\n")
+			linestest.AppendFile(t, path, "new 1\n")
 		},
 		want: []string{"late", "new 1"},
 	}, {
 		name: "the old file ends without a line feed",
 		act: func(t *testing.T, path string, _ *watchedFS) {
-			appendLog(t, path, "old 3")
+			linestest.AppendFile(t, path, "old 3")
 			renameLog(t, path, path+".1")
-			appendLog(t, path, "new 1\n")
+			linestest.AppendFile(t, path, "new 1\n")
 		},
 		want: []string{"old 3", "new 1"},
 	}, {
@@ -501,7 +425,7 @@ func TestFollowRotation(t *testing.T) {
 			// The follower finds no file at path, twice, and goes on.
 			missing := fsys.missing.Load()
 			waitUntil(t, "the follower to look for the deleted file", func() bool { return fsys.missing.Load() >= missing+2 })
-			appendLog(t, path, "created again\n")
+			linestest.AppendFile(t, path, "created again\n")
 		},
 		want: []string{"after the deletion", "created again"},
 	}, {
@@ -510,7 +434,7 @@ func TestFollowRotation(t *testing.T) {
 			if err := os.Truncate(path, 0); err != nil {
 				t.Fatal(err)
 			}
-			appendLog(t, path, "short\n")
+			linestest.AppendFile(t, path, "short\n")
 		},
 		want: []string{"short"},
 	}, {
@@ -535,12 +459,12 @@ func TestFollowRotation(t *testing.T) {
 			createLog(t, path, "old 1\nold 2\n")
 			fsys := new(watchedFS)
 			s := startFollow(t, path, FollowOptions{Lines: 10, PollInterval: testPoll, fsys: fsys})
-			s.want(t, "old 1", "old 2")
+			s.Want(t, "old 1", "old 2")
 			tc.act(t, path, fsys)
-			s.want(t, tc.want...)
+			s.Want(t, tc.want...)
 			// And following goes on with the file now at path.
-			appendLog(t, path, "after\n")
-			s.want(t, "after")
+			linestest.AppendFile(t, path, "after\n")
+			s.Want(t, "after")
 			if open := fsys.opened.Load() - fsys.closed.Load(); open != 1 {
 				t.Errorf("%d files open; want 1, the one at path", open)
 			}
@@ -558,15 +482,15 @@ func TestFollowQuickRotations(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.log")
 			createLog(t, path, "old\n")
 			s := startFollow(t, path, FollowOptions{Lines: 10, PollInterval: 20 * time.Millisecond})
-			s.want(t, "old")
+			s.Want(t, "old")
 
-			appendLog(t, path, "first 1\nfirst 2\n")
+			linestest.AppendFile(t, path, "first 1\nfirst 2\n")
 			renameLog(t, path, path+".1")
-			appendLog(t, path, "second 1\nsecond 2\n")
+			linestest.AppendFile(t, path, "second 1\nsecond 2\n")
 			renameLog(t, path, path+".2")
-			appendLog(t, path, "third 1\nthird 2\n")
+			linestest.AppendFile(t, path, "third 1\nthird 2\n")
 
-			got := s.until(t, "third 2")
+			got := s.Until(t, "third 2")
 			all := []string{"first 1", "first 2", "second 1", "second 2", "third 1", "third 2"}
 			without := slices.Concat(all[:2], all[4:])
 			if !slices.Equal(got, all) && !slices.Equal(got, without) {
@@ -594,8 +518,8 @@ func TestFollowLongLines(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			appendLog(t, path, tc.written+"\n")
-			if got := s.next(t); got != tc.want {
+			linestest.AppendFile(t, path, tc.written+"\n")
+			if got := s.Next(t); got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -610,10 +534,10 @@ func TestFollowLongLines(t *testing.T) {
 func TestFollowStops(t *testing.T) {
 	t.Run("its context ends", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "app.log")
-		createLog(t, path, logLines(1, 3))
+		createLog(t, path, linestest.Numbered(1, 3))
 		fsys := new(watchedFS)
 		s := startFollow(t, path, FollowOptions{Lines: 3, PollInterval: testPoll, fsys: fsys})
-		s.want(t, splitLines(logLines(1, 3))...)
+		s.Want(t, linestest.Split(linestest.Numbered(1, 3))...)
 		if err := s.stop(); !errors.Is(err, errStopped) {
 			t.Errorf("Follow returned %v; want the context's cause, %v", err, errStopped)
 		}
@@ -622,7 +546,7 @@ func TestFollowStops(t *testing.T) {
 
 	t.Run("yield returns an error", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "app.log")
-		createLog(t, path, logLines(1, 3))
+		createLog(t, path, linestest.Numbered(1, 3))
 		fsys := new(watchedFS)
 		errGone := errors.New("consumer gone")
 		var got []string
@@ -633,7 +557,7 @@ func TestFollowStops(t *testing.T) {
 			}
 			return nil
 		})
-		if !errors.Is(err, errGone) || !slices.Equal(got, splitLines(logLines(1, 2))) {
+		if !errors.Is(err, errGone) || !slices.Equal(got, linestest.Split(linestest.Numbered(1, 2))) {
 			t.Errorf("Follow yielded %q and returned %v; want lines 1 and 2, then %v", got, err, errGone)
 		}
 		wantClosed(t, fsys)
@@ -641,7 +565,7 @@ func TestFollowStops(t *testing.T) {
 
 	t.Run("its Group is closed", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "app.log")
-		createLog(t, path, logLines(1, 3))
+		createLog(t, path, linestest.Numbered(1, 3))
 		fsys := new(watchedFS)
 		g := Start(context.Background(), Options{}, Follow(path, FollowOptions{Lines: 3, PollInterval: testPoll, fsys: fsys}))
 		defer g.Close()
@@ -659,7 +583,7 @@ func TestFollowStops(t *testing.T) {
 			}
 			got = append(got, batch...)
 		}
-		if want := splitLines(logLines(1, 3)); !slices.Equal(got, want) {
+		if want := linestest.Split(linestest.Numbered(1, 3)); !slices.Equal(got, want) {
 			t.Fatalf("lines: got %q, want %q", got, want)
 		}
 		if err := g.Close(); err != nil {

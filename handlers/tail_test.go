@@ -15,9 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/internal/linestest"
 	"github.com/ginstream/ginstream/sink"
 )
 
@@ -64,11 +63,10 @@ func tailServer(t *testing.T, tail handlers.Tail, http2 bool) (*http.Client, str
 // tailStream is a client reading a streamed response line by line, in a
 // goroutine that ends when the test does.
 type tailStream struct {
-	lines  chan string
+	*linestest.Lines
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the reading goroutine has ended
 	proto  int           // the response's major protocol version
-	err    error         // why reading ended; set before lines is closed
 }
 
 // openTail sends GET url and reads the response's lines until the test
@@ -76,38 +74,38 @@ type tailStream struct {
 func openTail(t *testing.T, client *http.Client, url string) *tailStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &tailStream{lines: make(chan string, 1<<14), cancel: cancel, done: make(chan struct{})}
+	s := &tailStream{Lines: linestest.New(tailPatience), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		defer close(s.lines)
+		defer close(s.C)
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			s.err = err
+			s.Err = err
 			return
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			s.err = err
+			s.Err = err
 			return
 		}
 		defer resp.Body.Close()
 		s.proto = resp.ProtoMajor
 		if resp.StatusCode != http.StatusOK {
-			s.err = fmt.Errorf("status %s", resp.Status)
+			s.Err = fmt.Errorf("status %s", resp.Status)
 			return
 		}
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
 			select {
-			case s.lines <- sc.Text():
+			case s.C <- sc.Text():
 			case <-ctx.Done():
 				return
 			}
 		}
-		s.err = sc.Err()
-		if s.err == nil {
-			s.err = io.EOF
+		s.Err = sc.Err()
+		if s.Err == nil {
+			s.Err = io.EOF
 		}
 	}()
 	t.Cleanup(s.close)
@@ -118,67 +116,6 @@ func openTail(t *testing.T, client *http.Client, url string) *tailStream {
 func (s *tailStream) close() {
 	s.cancel()
 	<-s.done
-}
-
-// until returns the lines received up to and including last.
-func (s *tailStream) until(t *testing.T, last string) []string {
-	t.Helper()
-	var got []string
-	for {
-		select {
-		case line, ok := <-s.lines:
-			if !ok {
-				t.Fatalf("the stream ended (%v) before %q; received %q", s.err, last, got)
-			}
-			got = append(got, line)
-			if line == last {
-				return got
-			}
-		case <-time.After(tailPatience):
-			t.Fatalf("no %q within %v; received %q", last, tailPatience, got)
-		}
-	}
-}
-
-// want checks that the next lines are want, in order.
-func (s *tailStream) want(t *testing.T, want ...string) {
-	t.Helper()
-	if len(want) == 0 {
-		return
-	}
-	if got := s.until(t, want[len(want)-1]); !slices.Equal(got, want) {
-		t.Fatalf("lines: got %q, want %q", got, want)
-	}
-}
-
-// appendLog appends s to the file at path, creating it if needed, as a
-// logger opening it in append mode does.
-func appendLog(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// logLines returns the lines "line from" to "line to", each ending in "\n".
-func logLines(from, to int) string {
-	var b strings.Builder
-	for i := from; i <= to; i++ {
-		fmt.Fprintf(&b, "line %d\n", i)
-	}
-	return b.String()
-}
-
-// splitLines splits text made of "\n"-terminated lines.
-func splitLines(text string) []string {
-	return strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 }
 
 // TestTailLines: the stream starts with the file's last ?lines= complete
@@ -195,27 +132,27 @@ func TestTailLines(t *testing.T) {
 		want    string   // the line that then arrives
 	}{{
 		name:    "the last 10 lines by default",
-		content: logLines(1, 25),
-		history: splitLines(logLines(16, 25)),
+		content: linestest.Numbered(1, 25),
+		history: linestest.Split(linestest.Numbered(16, 25)),
 		appends: "next\n",
 		want:    "next",
 	}, {
 		name:    "lines=3",
-		content: logLines(1, 25),
+		content: linestest.Numbered(1, 25),
 		query:   "?lines=3",
-		history: splitLines(logLines(23, 25)),
+		history: linestest.Split(linestest.Numbered(23, 25)),
 		appends: "next\n",
 		want:    "next",
 	}, {
 		name:    "lines=MaxTailLines, more than the file has",
-		content: logLines(1, 5),
+		content: linestest.Numbered(1, 5),
 		query:   fmt.Sprintf("?lines=%d", handlers.MaxTailLines),
-		history: splitLines(logLines(1, 5)),
+		history: linestest.Split(linestest.Numbered(1, 5)),
 		appends: "next\n",
 		want:    "next",
 	}, {
 		name:    "lines=0 starts with the next line written",
-		content: logLines(1, 25),
+		content: linestest.Numbered(1, 25),
 		query:   "?lines=0",
 		appends: "next\n",
 		want:    "next",
@@ -231,25 +168,25 @@ func TestTailLines(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.log")
-			appendLog(t, path, tc.content)
+			linestest.AppendFile(t, path, tc.content)
 			client, url, _ := tailServer(t, handlers.Tail{Path: path, MaxLine: tc.maxLine, PollInterval: tailPoll}, false)
 			s := openTail(t, client, url+tc.query)
-			s.want(t, tc.history...)
+			s.Want(t, tc.history...)
 			// With no history, nothing tells when the follower has
 			// opened the file, and a line written before that is not
 			// sent: write until one arrives. The first line received
 			// must be one of those.
 			deadline := time.After(tailPatience)
 			for {
-				appendLog(t, path, tc.appends)
+				linestest.AppendFile(t, path, tc.appends)
 				if len(tc.history) > 0 {
-					s.want(t, tc.want)
+					s.Want(t, tc.want)
 					return
 				}
 				select {
-				case line, ok := <-s.lines:
+				case line, ok := <-s.C:
 					if !ok {
-						t.Fatalf("the stream ended: %v", s.err)
+						t.Fatalf("the stream ended: %v", s.Err)
 					}
 					if line != tc.want {
 						t.Fatalf("first line %q; want %q", line, tc.want)
@@ -271,7 +208,7 @@ func TestTailLines(t *testing.T) {
 func TestTailErrors(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "app.log")
-	appendLog(t, logPath, logLines(1, 3))
+	linestest.AppendFile(t, logPath, linestest.Numbered(1, 3))
 	cases := []struct {
 		name       string
 		path       string
@@ -342,10 +279,10 @@ func TestTailClientLeaves(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "app.log")
-			appendLog(t, path, logLines(1, 3))
+			linestest.AppendFile(t, path, linestest.Numbered(1, 3))
 			client, url, reports := tailServer(t, handlers.Tail{Path: path, PollInterval: tailPoll}, http2)
 			s := openTail(t, client, url)
-			s.want(t, splitLines(logLines(1, 3))...)
+			s.Want(t, linestest.Split(linestest.Numbered(1, 3))...)
 			want := 1
 			if http2 {
 				want = 2
