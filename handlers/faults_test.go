@@ -37,6 +37,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ginstream/ginstream/handlers"
+	"github.com/ginstream/ginstream/internal/linestest"
 	"github.com/ginstream/ginstream/internal/loopback"
 	"github.com/ginstream/ginstream/internal/pgtest"
 	"github.com/ginstream/ginstream/internal/testscale"
@@ -1127,7 +1128,7 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 			if err := os.Truncate(path, 0); err != nil {
 				t.Fatal(err)
 			}
-			faultAppend(t, path, "new 1\nnew 2\n")
+			linestest.AppendFile(t, path, "new 1\nnew 2\n")
 			return []string{"new 1", "new 2"}, false
 		},
 	}, {
@@ -1148,7 +1149,7 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 			if err := f.Truncate(0); err != nil {
 				t.Fatal(err)
 			}
-			faultAppend(t, path, "new 1\n")
+			linestest.AppendFile(t, path, "new 1\n")
 			return []string{"new 1"}, false
 		},
 	}, {
@@ -1157,7 +1158,7 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-			faultAppend(t, path, "new 1\nnew 2\n")
+			linestest.AppendFile(t, path, "new 1\nnew 2\n")
 			return []string{"new 1", "new 2"}, true
 		},
 	}, {
@@ -1166,11 +1167,11 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 			if err := os.Rename(path, path+".1"); err != nil {
 				t.Fatal(err)
 			}
-			faultAppend(t, path, "second\n")
+			linestest.AppendFile(t, path, "second\n")
 			if err := os.Rename(path, path+".2"); err != nil {
 				t.Fatal(err)
 			}
-			faultAppend(t, path, "third 1\nthird 2\n")
+			linestest.AppendFile(t, path, "third 1\nthird 2\n")
 			return []string{"second", "third 1", "third 2"}, true
 		},
 		mayMissFirst: true,
@@ -1218,7 +1219,7 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 				for i := 1; i <= backlog; i++ {
 					fmt.Fprintf(&b, "backlog %d\n", i)
 				}
-				faultAppend(t, path, b.String())
+				linestest.AppendFile(t, path, b.String())
 				// Read part of it; the follower is held back further on.
 				read := 1 + rng.IntN(backlog/2)
 				for i := 1; i <= read; i++ {
@@ -1227,7 +1228,7 @@ func TestFollowFaultsWhileReading(t *testing.T) {
 					}
 				}
 				want, wholeBacklog := tc.act(t, path)
-				faultAppend(t, path, "after\n") // to the file at path now
+				linestest.AppendFile(t, path, "after\n") // to the file at path now
 				want = append(want, "after")
 
 				next := read + 1
@@ -1353,21 +1354,5 @@ func TestPatientBody(t *testing.T) {
 				<-sent
 			})
 		})
-	}
-}
-
-// faultAppend appends s to the file at path, creating it if needed.
-func faultAppend(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -158,7 +158,7 @@ func (s *session[T]) runBuffered(ctx context.Context, producer generator.Func[T]
 func (b *buffered[T]) own() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.s.report.Items == 0 && !b.armed {
+	if b.s.report.Items == 0 { // no item has armed the timer yet
 		b.owned = true
 	}
 }
@@ -377,9 +377,8 @@ func (b *buffered[T]) arm(d time.Duration) {
 // tick has begun. b.mu must be held.
 func (b *buffered[T]) postpone() {
 	switch {
-	case b.owned:
 	case !b.armed:
-		b.arm(flushDelay)
+		b.arm(flushDelay) // which refuses for an owned stream
 	case b.timer.Stop():
 		b.timer.Reset(flushDelay)
 	}
