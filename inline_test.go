@@ -272,6 +272,46 @@ func TestInlineDisconnect(t *testing.T) {
 	})
 }
 
+// TestInlineYieldAfterDisconnect: a producer that goes on yielding after
+// the client left, without looking at its context, is told so by yield
+// (ErrClientGone), and the item is neither counted nor written: the
+// connection, whose peer has only just closed it, may still take a write.
+func TestInlineYieldAfterDisconnect(t *testing.T) {
+	forEachProtocol(t, func(t *testing.T, p protocol) {
+		checkNoGoroutineLeft(t)
+		rep := newReports()
+		w := newWriter(sink.Lines[string]{}, rep)
+		lateErr := make(chan error, 1)
+		engine := newEngine(false)
+		engine.GET("/deaf", func(c *gin.Context) {
+			w.StreamInline(c, func(_ context.Context, yield func(string) error) error {
+				if err := yield("first"); err != nil {
+					return err
+				}
+				<-c.Request.Context().Done() // the client left
+				err := yield("late")
+				lateErr <- err
+				return err
+			})
+		})
+		client, url := serve(t, p, engine)
+
+		ctx, disconnect := context.WithCancel(t.Context())
+		resp := get(t, ctx, client, p, url+"/deaf")
+		if _, err := io.ReadFull(resp.Body, make([]byte, len("first\n"))); err != nil {
+			t.Fatal(err)
+		}
+		disconnect()
+		if err := <-lateErr; !errors.Is(err, sink.ErrClientGone) {
+			t.Errorf("yield after the client left: %v, want %v", err, sink.ErrClientGone)
+		}
+		r := rep.next(t)
+		if r.Outcome != sink.ClientGone || r.Items != 1 || r.Bytes != int64(len("first\n")) {
+			t.Errorf("report: outcome %v, %d items, %d bytes; want client_gone, 1 item, %d bytes", r.Outcome, r.Items, r.Bytes, len("first\n"))
+		}
+	})
+}
+
 // TestInlineConcurrentYields: yield is safe for concurrent use: the items
 // of goroutines that the producer starts and joins arrive whole, each
 // goroutine's in its order.

@@ -164,7 +164,7 @@ func (s *session[T]) finishCompression() bool {
 // http.ErrAbortHandler once the stream is reported.
 func (s *session[T]) abort() {
 	s.deadlineAt = time.Time{}
-	if s.c.Request.ProtoMajor == 1 {
+	if s.http1 {
 		// The server's own writer: gin's, and writers of middleware
 		// that wrap it, refuse to hand the connection over once a body
 		// was written.

@@ -17,33 +17,40 @@ import (
 // session is the state of one stream: how its bytes reach the client.
 // The batch loop (batch.go) and inline writing (inline.go) fill it; end.go
 // settles how it ended.
+//
+// The fields every item's write reads come first, so that they share the
+// first lines of the struct: an event stream's session is cold in the
+// cache whenever one of thousands of subscribers wakes for an event, and
+// every line it touches then costs a fetch from memory.
 type session[T any] struct {
-	w      *Writer[T]
-	c      *gin.Context
-	rc     *http.ResponseController // for the writer under gin's
-	cancel context.CancelCauseFunc
-	group  *generator.Group[T] // Stream's producers; nil for StreamInline
-	stall  time.Duration       // negative: no stall timeout
-	budget int
+	mu         sync.Mutex // StreamInline's: serializes yields and the header timer
+	opened     bool       // headers set, compression and preamble begun
+	yieldDone  bool       // StreamInline's producer has returned
+	connFailed bool       // a write failed: the client left or stalled
+	mustPanic  bool       // the response can only be aborted by a panic
+	http1      bool       // the request came over HTTP/1.x
+	w          *Writer[T]
+	c          *gin.Context
+	err        error // why the stream stopped; io.EOF when the producers finished
+	buf        []byte
+	stall      time.Duration           // negative: no stall timeout
+	deadlineAt time.Time               // the write deadline set; zero if none
+	comp       compressor              // compresses the body; nil if it is sent as is
+	rc         http.ResponseController // for the writer under gin's
+	report     Report
+	ctx        context.Context // StreamInline's: done when the client leaves (see writeItem)
 
-	batch       []T // the items received last
-	next        int // index in batch of the first item not yet encoded
-	buf         []byte
-	deadlineAt  time.Time       // the write deadline set; zero if none
-	comp        compressor      // compresses the body; nil if it is sent as is
+	cancel      context.CancelCauseFunc
+	group       *generator.Group[T] // Stream's producers; nil for StreamInline
+	budget      int
+	batch       []T             // the items received last
+	next        int             // index in batch of the first item not yet encoded
 	counter     *countingWriter // counts compressed bytes written
-	mustPanic   bool            // the response can only be aborted by a panic
-	opened      bool            // headers set, compression and preamble begun
-	connFailed  bool            // a write failed: the client left or stalled
-	yieldDone   bool            // StreamInline's producer has returned
-	report      Report
-	err         error   // why the stream stopped; io.EOF when the producers finished
-	outcome     Outcome // how the stream stopped
+	outcome     Outcome         // how the stream stopped
 	start       time.Time
-	slot        admission  // the stream's place in the Limit; zero if none is held
-	mu          sync.Mutex // StreamInline's: serializes yields and the header timer
-	stopClock   func()     // StreamInline's: ends the clock of Config.MaxDuration
-	stopHeaders func()     // StreamInline's: stops the header timer
+	slot        admission // the stream's place in the Limit; zero if none is held
+	stopClock   func()    // StreamInline's: ends the clock of Config.MaxDuration
+	stopHeaders func()    // StreamInline's: stops the header timer
 }
 
 // open prepares the response for the first bytes: headers, compression,
@@ -203,7 +210,7 @@ func (s *session[T]) setDeadline(t time.Time) {
 // of it per write that make up much of the cost of a stream of small,
 // spaced items.
 func (s *session[T]) idle() {
-	if !s.deadlineAt.IsZero() && s.c.Request.ProtoMajor != 1 {
+	if !s.deadlineAt.IsZero() && !s.http1 {
 		s.setDeadline(time.Time{})
 	}
 }

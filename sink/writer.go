@@ -204,7 +204,8 @@ func (w *Writer[T]) admit(c *gin.Context) (*session[T], Report) {
 	s := &session[T]{
 		w:     w,
 		c:     c,
-		rc:    http.NewResponseController(unwrap(c.Writer)),
+		rc:    *http.NewResponseController(unwrap(c.Writer)),
+		http1: c.Request.ProtoMajor == 1,
 		stall: w.stallTimeout(),
 		start: start,
 	}

@@ -12,14 +12,16 @@ var heartbeatFrame = mustFrame(Event{Comment: "heartbeat"})
 // heartbeat sends a comment through yield whenever a stream has been silent
 // for an interval, so that proxies keep the connection open and a dead
 // client is noticed. It runs on a timer, not a goroutine of its own: the
-// timer's function runs only to send a heartbeat, and stop joins it.
+// timer's function runs only to send a heartbeat, and stop joins it. The
+// zero value with only yield set sends no heartbeat: its send only yields.
 //
 // yield must be safe for concurrent use, as a generator stream's and
 // sink.Writer.StreamInline's are, since
 // the heartbeat calls it from the timer's goroutine.
 type heartbeat struct {
-	interval time.Duration
+	// Read by every send, first, so that they share a line of memory.
 	yield    func(Frame) error
+	interval time.Duration // zero: no heartbeat
 	start    time.Time
 	last     atomic.Int64 // when the stream last sent something, since start
 
@@ -29,20 +31,22 @@ type heartbeat struct {
 	running sync.WaitGroup // the timer's function, armed or running
 }
 
-// startHeartbeat starts sending heartbeats through yield.
-func startHeartbeat(interval time.Duration, yield func(Frame) error) *heartbeat {
-	hb := &heartbeat{interval: interval, yield: yield, start: time.Now()}
+// begin starts sending heartbeats through hb.yield every interval of
+// silence.
+func (hb *heartbeat) begin(interval time.Duration) {
+	hb.interval, hb.start = interval, time.Now()
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	hb.running.Add(1)
 	hb.timer = time.AfterFunc(interval, hb.fire)
-	return hb
 }
 
 // send yields f, which resets the heartbeat's countdown.
 func (hb *heartbeat) send(f Frame) error {
 	err := hb.yield(f)
-	hb.last.Store(int64(time.Since(hb.start)))
+	if hb.interval > 0 {
+		hb.last.Store(int64(time.Since(hb.start)))
+	}
 	return err
 }
 
@@ -65,11 +69,12 @@ func (hb *heartbeat) fire() {
 	}
 }
 
-// stop stops the heartbeats and waits for one being sent.
+// stop stops the heartbeats, if they were begun, and waits for one being
+// sent.
 func (hb *heartbeat) stop() {
 	hb.mu.Lock()
 	hb.stopped = true
-	if hb.timer.Stop() {
+	if hb.timer != nil && hb.timer.Stop() {
 		hb.running.Done() // it will not run
 	}
 	hb.mu.Unlock()

@@ -45,10 +45,18 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 			l.mu.RUnlock()
 			return slow(c.Slow, head-next+1)
 		}
-		if from <= head {
+		var (
+			one  T // the only new item, the usual case of a live subscriber
+			took = from <= head
+		)
+		switch {
+		case from == head:
+			one = l.ring.at(int(from - l.ring.oldest())).item
+			next = head + 1
+		case took:
 			batch = l.ring.appendRange(batch, from)
 			next = head + 1
-		} else {
+		default:
 			next = from // the log has yet to catch up
 		}
 		l.mu.RUnlock()
@@ -58,12 +66,19 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 				return err
 			}
 		}
+		if took && len(batch) == 0 {
+			// On the stack rather than in batch, whose array is one
+			// more line of memory to fetch for each subscriber woken.
+			if err := yield(one); err != nil {
+				return err
+			}
+		}
 		for _, item := range batch {
 			if err := yield(item); err != nil {
 				return err
 			}
 		}
-		if len(batch) > 0 || missed > 0 {
+		if took || missed > 0 {
 			clear(batch) // hold no item while idle
 			if cap(batch) > 256 {
 				batch = nil // nor a replay-sized slice
