@@ -121,7 +121,7 @@ func (s *session[T]) writeItem(item T) error {
 		}
 	}
 	var err error
-	if s.buf, err = s.w.Encoder.Append(s.buf, item); err != nil {
+	if s.buf, err = s.enc.Append(s.buf, item); err != nil {
 		s.buf = s.buf[:0]
 		s.err = err
 		s.cancel(err)

@@ -30,6 +30,7 @@ type session[T any] struct {
 	mustPanic  bool       // the response can only be aborted by a panic
 	http1      bool       // the request came over HTTP/1.x
 	w          *Writer[T]
+	enc        Encoder[T] // w.Encoder, read here by every item
 	c          *gin.Context
 	err        error // why the stream stopped; io.EOF when the producers finished
 	buf        []byte

@@ -203,6 +203,7 @@ func (w *Writer[T]) admit(c *gin.Context) (*session[T], Report) {
 	}
 	s := &session[T]{
 		w:     w,
+		enc:   w.Encoder,
 		c:     c,
 		rc:    *http.NewResponseController(unwrap(c.Writer)),
 		http1: c.Request.ProtoMajor == 1,

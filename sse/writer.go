@@ -146,9 +146,19 @@ func (w *EventWriter) streamFrames(c *gin.Context, producers []generator.Func[Fr
 // producers wrapped in the stream's opening, heartbeats and end.
 func (w *EventWriter) inline(producers []generator.Func[Frame]) (*sink.Writer[Frame], generator.Func[Frame]) {
 	retry := w.retry()
-	s := &sink.Writer[Frame]{Encoder: FrameEncoder{Retry: retry}, Config: w.Config}
+	enc := defaultFrameEncoder
+	if retry != DefaultRetry {
+		enc = FrameEncoder{Retry: retry}
+	}
+	s := &sink.Writer[Frame]{Encoder: enc, Config: w.Config}
 	return s, w.producer(retry, producers)
 }
+
+// defaultFrameEncoder is the encoder of streams with the default retry
+// time, converted to an interface once: every stream shares it, rather
+// than each holding a copy of its own, one more object to fetch from
+// memory for every event.
+var defaultFrameEncoder sink.Encoder[Frame] = FrameEncoder{Retry: DefaultRetry}
 
 // retry returns the retry time in force.
 func (w *EventWriter) retry() time.Duration {

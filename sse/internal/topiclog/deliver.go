@@ -27,14 +27,26 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 	next, joined := start.Next, start.Joined
 	buffer := uint64(min(c.Buffer, c.Limit))
 	var batch []T
+	w := l.waiters.join()
+	defer l.waiters.leave(w)
 	for {
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		default:
 		}
+		// Joined before this look: a change after it leaves a token.
+		if l.newest.Load() < next && !l.closed.Load() {
+			// Up to date with an open log: nothing to take.
+			select {
+			case <-w.changed:
+				continue
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+		}
 		l.mu.RLock()
-		head, end, changed := l.ring.head, l.end, l.changed
+		head, end := l.ring.head, l.end
 		from := next
 		if live := max(next, joined+1); head >= live && head-live+1 > buffer {
 			from = head - buffer + 1 // slow: keep the newest buffer items
@@ -90,7 +102,7 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 			return end
 		}
 		select {
-		case <-changed:
+		case <-w.changed:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}

@@ -237,3 +237,45 @@ func TestDeliverAheadOfLog(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverConcurrent: subscribers on goroutines of their own, with no
+// fake clock, wake for every item appended while they head for their wait:
+// each item is appended as soon as every subscriber has yielded the one
+// before, so that each is appended in the moment a lost wake-up needs,
+// and one that is lost leaves its subscriber waiting for an item that has
+// come. They end with the log's Close, having received every item once.
+func TestDeliverConcurrent(t *testing.T) {
+	const subscribers, items = 8, 2000
+	l := New(testConfig(items, items, true), 1)
+	yielded := make(chan struct{}, subscribers)
+	subs := make([]*subscriber, subscribers)
+	for i := range subs {
+		subs[i] = subscribe(t, t.Context(), l, l.Resume("", l.Kept()), func(string) error {
+			yielded <- struct{}{}
+			return nil
+		})
+	}
+	timeout := time.NewTimer(time.Hour)
+	defer timeout.Stop()
+	for id := uint64(1); id <= items; id++ {
+		appendIDs(l, id, id)
+		timeout.Reset(10 * time.Second)
+		for n := range subscribers {
+			select {
+			case <-yielded:
+			case <-timeout.C:
+				t.Fatalf("item %d: %d of %d subscribers did not take it within 10 s", id, subscribers-n, subscribers)
+			}
+		}
+	}
+	l.Close(errClosed)
+	for i, s := range subs {
+		<-s.done
+		if s.err != errClosed {
+			t.Errorf("subscriber %d: Deliver returned %v, want %v", i, s.err, errClosed)
+		}
+		if got := s.received(); !slices.Equal(got, ids(1, items)) {
+			t.Errorf("subscriber %d: received %d items, want 1 to %d in order", i, len(got), items)
+		}
+	}
+}

@@ -20,6 +20,7 @@ package topiclog
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,15 +71,24 @@ type Config[T any] struct {
 type Log[T any] struct {
 	config Config[T]
 
-	mu      sync.RWMutex
-	ring    ring[T]
-	changed chan struct{} // closed when an item is appended or the log closed
-	end     error         // why deliveries end once up to date; nil while open
+	mu   sync.RWMutex
+	ring ring[T]
+	end  error // why deliveries end once up to date; nil while open
+
+	// What a subscriber that has had every item reads, without the lock
+	// that all of the log's subscribers would otherwise take once more
+	// for each item, to see that it may wait; written under mu.
+	newest atomic.Uint64 // ring.head
+	closed atomic.Bool   // end is set
+
+	waiters waiters // the subscribers to wake when an item is appended
 }
 
 // New returns an empty log whose first item will have the id next.
 func New[T any](c Config[T], next uint64) *Log[T] {
-	return &Log[T]{config: c, ring: newRing[T](next), changed: make(chan struct{})}
+	l := &Log[T]{config: c, ring: newRing[T](next)}
+	l.newest.Store(l.ring.head)
+	return l
 }
 
 // Append adds item, with the given id and appended (published) at at, as
@@ -92,9 +102,9 @@ func (l *Log[T]) Append(id uint64, item T, at time.Time) {
 	l.mu.Lock()
 	l.ring.expire(time.Now().Add(-l.config.MaxAge))
 	l.ring.add(id, item, at, l.config.Limit)
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.newest.Store(l.ring.head)
 	l.mu.Unlock()
+	l.waiters.wake() // outside mu, which the woken take at once
 }
 
 // Close ends the log: every delivery, once it has delivered the items
@@ -105,13 +115,14 @@ func (l *Log[T]) Close(err error) {
 		panic("topiclog: Close with a nil error")
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.end != nil {
+		l.mu.Unlock()
 		return
 	}
 	l.end = err
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.closed.Store(true)
+	l.mu.Unlock()
+	l.waiters.wake()
 }
 
 // Head returns the id of the newest item appended; the id before the

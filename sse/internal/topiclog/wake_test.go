@@ -1,0 +1,77 @@
+package topiclog
+
+import "testing"
+
+// TestWaiters: waiters keep the order they joined in across leaves and
+// the compactions that drop the holes left, and a wake gives a token to
+// each one still there, once however many wakes come before it is taken.
+func TestWaiters(t *testing.T) {
+	var ws waiters
+	var all []*waiter
+	for range 10 {
+		all = append(all, ws.join())
+	}
+	left := map[int]bool{0: true, 2: true, 3: true, 5: true, 6: true, 9: true}
+	for i := range all {
+		if left[i] {
+			ws.leave(all[i])
+		}
+	}
+	var want []*waiter
+	for i, w := range all {
+		if !left[i] {
+			want = append(want, w)
+		}
+	}
+	var got []*waiter
+	for i, w := range ws.list {
+		if w == nil {
+			continue
+		}
+		if w.index != i {
+			t.Errorf("waiter at %d has index %d", i, w.index)
+		}
+		got = append(got, w)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d waiters listed, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("waiter %d out of order", i)
+		}
+	}
+	if len(ws.list) > 2*len(want) {
+		t.Errorf("list of %d for %d waiters: holes not compacted", len(ws.list), len(want))
+	}
+	late := ws.join()
+	if ws.list[len(ws.list)-1] != late || late.index != len(ws.list)-1 {
+		t.Errorf("a waiter that joins after the compaction is not last")
+	}
+
+	ws.wake()
+	ws.wake()
+	for i, w := range append(want, late) {
+		select {
+		case <-w.changed:
+		default:
+			t.Errorf("waiter %d has no token after wake", i)
+		}
+		select {
+		case <-w.changed:
+			t.Errorf("waiter %d has a second token after two wakes", i)
+		default:
+		}
+	}
+	for i := range all {
+		if left[i] && len(all[i].changed) != 0 {
+			t.Errorf("waiter %d, which left, was woken", i)
+		}
+	}
+	for _, w := range append(want, late) {
+		ws.leave(w)
+	}
+	if n := len(ws.list) - ws.holes; n != 0 {
+		t.Errorf("%d waiters listed after all left", n)
+	}
+}
