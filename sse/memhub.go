@@ -26,10 +26,11 @@ const (
 //
 // Each topic keeps its recent events, encoded once, in one ring that
 // serves both replay and live delivery: a subscriber is no more than a
-// position in the ring. So Publish costs the same whatever the number of
-// subscribers: it encodes the event, appends it to the ring and wakes the
-// topic's waiting subscribers; each subscriber then copies the frames it
-// has not seen yet, on its own goroutine. MemHub starts no goroutine: a
+// position in the ring. So Publish encodes the event once and appends it
+// once, whatever the number of subscribers, then wakes them in the order
+// they subscribed (a token each, never waiting for one); each subscriber
+// then copies the frames it has not seen yet, on its own goroutine, and
+// writes them. MemHub starts no goroutine: a
 // subscription runs on the goroutine that calls Subscribe. A topic's
 // memory is bounded by Replay frames; a topic is forgotten when its last
 // subscriber leaves and it keeps no event younger than ReplayAge.
