@@ -23,8 +23,8 @@ func (s *session[T]) runInline(producer generator.Func[T]) {
 // producer's context: its cancellation, the clock of Config.MaxDuration
 // and the header timer, which endInline ends.
 func (s *session[T]) startInline() context.Context {
-	ctx, cancel := context.WithCancelCause(s.c.Request.Context())
-	s.ctx, s.cancel = ctx, cancel
+	ctx, cancel := context.WithCancelCause(s.req)
+	s.cancel = cancel
 	ctx, s.stopClock = s.w.lifetime(ctx)
 	s.stopHeaders = s.headerTimer(&s.mu)
 	return ctx
@@ -105,13 +105,12 @@ func (s *session[T]) writeItem(item T) error {
 	case s.yieldDone:
 		return generator.ErrClosed
 	}
-	// s.ctx is done only when the request's context is (s.err is set
-	// before the stream cancels it), and is read by the producer too,
-	// where the request's context is not: checking it touches fewer
-	// lines of memory, which an event stream waking among thousands pays
-	// for each.
-	if s.ctx.Err() != nil {
-		s.outcome, s.err = ClientGone, fmt.Errorf("%w: %w", ErrClientGone, context.Cause(s.ctx))
+	// The request's context, not the stream's own (its child): a
+	// producer that watches the request's may run between the moment it
+	// is done and the moment its children are cancelled. Kept in the
+	// session, so that the Request is not read for every item.
+	if s.req.Err() != nil {
+		s.outcome, s.err = ClientGone, fmt.Errorf("%w: %w", ErrClientGone, context.Cause(s.req))
 		return s.err
 	}
 	if !s.opened {

@@ -39,7 +39,7 @@ type session[T any] struct {
 	comp       compressor              // compresses the body; nil if it is sent as is
 	rc         http.ResponseController // for the writer under gin's
 	report     Report
-	ctx        context.Context // StreamInline's: done when the client leaves (see writeItem)
+	req        context.Context // the request's: done when the client leaves
 
 	cancel      context.CancelCauseFunc
 	group       *generator.Group[T] // Stream's producers; nil for StreamInline

@@ -206,6 +206,7 @@ func (w *Writer[T]) admit(c *gin.Context) (*session[T], Report) {
 		enc:   w.Encoder,
 		c:     c,
 		rc:    *http.NewResponseController(unwrap(c.Writer)),
+		req:   c.Request.Context(),
 		http1: c.Request.ProtoMajor == 1,
 		stall: w.stallTimeout(),
 		start: start,

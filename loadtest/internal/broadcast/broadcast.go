@@ -31,6 +31,11 @@
 //     when every event was due. rate=0 stops it.
 //   - ControlGC collects garbage and returns freed memory to the OS,
 //     before the client reads the server's RSS.
+//
+// With the environment variable BROADCAST_PPROF set to an address
+// (127.0.0.1:6060), a server also serves net/http/pprof's profiles there,
+// for profiling it under the side-by-side program's load; the variable
+// passes from the program to the servers it starts.
 package broadcast
 
 import (
@@ -41,6 +46,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -125,6 +131,14 @@ func serve(ctx context.Context, addr, path string, events http.Handler, publish 
 		w.WriteHeader(http.StatusNoContent)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if addr := os.Getenv("BROADCAST_PPROF"); addr != "" {
+		stop, err := servePprof(addr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	fmt.Println(ReadyPrefix + ln.Addr().String())
 	var wg sync.WaitGroup
 	wg.Go(func() { p.run(ctx) })
@@ -250,4 +264,28 @@ func (p *publisher) next(due time.Time, payload int) error {
 	defer p.mu.Unlock()
 	p.id++
 	return p.publish(p.id, data)
+}
+
+// servePprof serves net/http/pprof's profiles on addr until stop is
+// called.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("BROADCAST_PPROF: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln) // returns ErrServerClosed once stopped
+	}()
+	return func() {
+		srv.Close()
+		<-done
+	}, nil
 }
