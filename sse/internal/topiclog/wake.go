@@ -46,10 +46,10 @@ func (ws *waiters) leave(w *waiter) {
 		return
 	}
 	kept := ws.list[:0]
-	for _, w := range ws.list {
-		if w != nil {
-			w.index = len(kept)
-			kept = append(kept, w)
+	for _, other := range ws.list {
+		if other != nil {
+			other.index = len(kept)
+			kept = append(kept, other)
 		}
 	}
 	clear(ws.list[len(kept):])
