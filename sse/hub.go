@@ -44,6 +44,13 @@ type Hub interface {
 	// first delivers an [EventReset] event, whose id is that of the
 	// topic's newest event, so that the client knows it missed events, and
 	// then the events published after it was called.
+	//
+	// The replay is what the topic kept when Subscribe was called: events
+	// published meanwhile do not push it out, and it never makes the
+	// subscriber slow. A hub that copies its topics from a broker may
+	// find the broker has dropped one before its copy had it; it then
+	// delivers an EventReset whose id is that of the event before the
+	// oldest it still has, and goes on from there.
 	Subscribe(ctx context.Context, topic, lastEventID string, yield func(Frame) error) error
 
 	// Close ends every subscription: each delivers the events published

@@ -52,6 +52,7 @@ func Run(t *testing.T, newHub func(t *testing.T, o Options) sse.Hub) {
 		{"resume: missed events, then live ones", testResume},
 		{"resume while publishing: no gap, no duplicate", testResumeRace},
 		{"resume: the replay does not count against the buffer", testReplayNotBuffered},
+		{"resume: the whole replay, while one more is published", testResumeWholeReplay},
 		{"resume from an id too old: reset", testTooOld},
 		{"resume from an unknown id: reset", testUnknownID},
 		{"malformed Last-Event-ID counts as none", testMalformedID},

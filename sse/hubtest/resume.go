@@ -5,6 +5,7 @@ package hubtest
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -51,6 +52,41 @@ func testResumeRace(t *testing.T, newHub func(Options) sse.Hub) {
 		want := slices.Concat(first[3:], rest, []sse.Event{last})
 		sameEvents(t, "resumed while publishing", got, want)
 	}
+}
+
+// testResumeWholeReplay: a client that resumes from just before the
+// oldest event kept is owed every event kept when it subscribed, even if
+// an event published meanwhile pushes the oldest of them out of the
+// replay before the subscription has read it; and it is never cut as
+// slow, having never fallen behind. Each round races the publication
+// against the subscription's start. One that lost the race (published
+// before the subscriber was placed, or, for a hub that copies a broker's
+// record, before its copy had the event after the client's id) gets a
+// reset instead, and then the events after the reset's id.
+func testResumeWholeReplay(t *testing.T, newHub func(Options) sse.Hub) {
+	h := newHub(Options{Replay: 8, Buffer: 8, Policy: sse.Disconnect})
+	placedFirst := 0
+	for round := range 200 {
+		topic := fmt.Sprintf("whole-%d", round)
+		before := publishN(t, h, topic, "before", 12)
+		sub := subscribe(t, h, topic, before[3].ID, nil)
+		runtime.Gosched() // let the subscription start, sometimes
+		live := publish(t, h, topic, sse.Event{Data: "live"})
+		got := sub.waitForID(t, live.ID)
+		all := append(slices.Clone(before), live)
+		if reset := got[0]; reset.Name == sse.EventReset {
+			after := parseID(t, reset.ID)
+			i := slices.IndexFunc(all, func(e sse.Event) bool { return parseID(t, e.ID) > after })
+			if i < 0 {
+				i = len(all)
+			}
+			sameEvents(t, "after a reset to "+reset.ID, got[1:], all[i:])
+			continue
+		}
+		placedFirst++
+		sameEvents(t, "resumed from before the oldest of 8 kept, one more published", got, all[4:])
+	}
+	t.Logf("%d of 200 rounds placed the subscriber before the publication", placedFirst)
 }
 
 func testReplayNotBuffered(t *testing.T, newHub func(Options) sse.Hub) {

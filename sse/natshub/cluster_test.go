@@ -301,6 +301,17 @@ func TestHubCloseDrains(t *testing.T) {
 	t.Cleanup(func() { b.Close() })
 	start := publishN(t, a, "news", "start", 1)
 	ra, rb := record(t, a, "news", start[0].ID), record(t, b, "news", start[0].ID)
+	// Subscribed before Close, which a later subscription would meet
+	// with ErrHubClosed and no event.
+	for _, h := range []*natshub.Hub{a, b} {
+		deadline := time.Now().Add(patience)
+		for h.Subscribers("news") == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no subscription within %v", patience)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	events := publishN(t, a, "news", "e", 50)
 	if err := a.Close(); err != nil {
 		t.Fatal(err)

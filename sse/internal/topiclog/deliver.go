@@ -10,21 +10,30 @@ import (
 // falls further behind than Buffer under Disconnect, or the log is closed;
 // and returns why: context.Cause(ctx), yield's error, an error wrapping
 // Slow, or the error given to Close once every item appended before Close
-// has been yielded. If start has a Reset, it first yields the Reset item.
+// has been yielded. If start has a Reset, it first yields the Reset item;
+// then the items of the replay that [Log.Resume] copied.
 //
 // It calls yield on the goroutine that called it, one item at a time: it
 // takes the items it has not yielded yet in one batch under the log's
 // lock, and yields them outside it, so that a slow yield holds up neither
 // the writer nor the other subscribers. A start ahead of the log (which
 // lags behind its topic's record) waits for the log to catch up.
-func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) error {
+func (l *Log[T]) Deliver(ctx context.Context, start Start[T], yield func(T) error) error {
 	c := &l.config
 	if start.Reset != "" {
 		if err := yield(c.Reset(start.Reset, start.Joined)); err != nil {
 			return err
 		}
 	}
-	next, joined := start.Next, start.Joined
+	for i, item := range start.replay {
+		if err := yield(item); err != nil {
+			return err
+		}
+		var zero T
+		start.replay[i] = zero // held no longer than it takes to yield
+	}
+	next, joined := start.Next+uint64(len(start.replay)), start.Joined
+	start.replay = nil
 	buffer := uint64(min(c.Buffer, c.Limit))
 	var batch []T
 	w := l.waiters.join()
@@ -53,7 +62,12 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 		}
 		from = max(from, l.ring.oldest()) // what was forgotten is missed too
 		missed := from - next
-		if missed > 0 && c.Disconnect {
+		// Still owed replayed items, which happens only to a subscriber
+		// placed by a record that the log had yet to catch up with: one
+		// that misses them was never behind, but its record lost them
+		// first, as if it had come a moment later; it is reset, not cut.
+		replaying := next <= joined
+		if missed > 0 && c.Disconnect && !replaying {
 			l.mu.RUnlock()
 			return slow(c.Slow, head-next+1)
 		}
@@ -74,7 +88,7 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 		l.mu.RUnlock()
 
 		if missed > 0 {
-			if err := yield(c.Missed(missed)); err != nil {
+			if err := yield(l.skipped(replaying, from, missed)); err != nil {
 				return err
 			}
 		}
@@ -104,6 +118,16 @@ func (l *Log[T]) Deliver(ctx context.Context, start Start, yield func(T) error) 
 		// Nothing to take: next is past what the lock showed, so the
 		// loop's first look waits, unless an item has come since.
 	}
+}
+
+// skipped returns the item that tells a subscriber that it skipped the
+// missed items before from: a Reset if they were replayed items, Missed
+// otherwise. It is apart from Deliver for the same reason as slow.
+func (l *Log[T]) skipped(replayed bool, from, missed uint64) T {
+	if replayed {
+		return l.config.Reset(ResetTooOld, from-1)
+	}
+	return l.config.Missed(missed)
 }
 
 // slow returns the error that ends the delivery to a subscriber n items

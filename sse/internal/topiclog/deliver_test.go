@@ -30,8 +30,12 @@ func TestDeliverPolicies(t *testing.T) {
 		{"DropOldest: one beyond the buffer", 8, 4, false, 100, "", 105, append([]string{"missed:1"}, ids(102, 105)...), ""},
 		{"the replay does not count against the buffer", 8, 2, true, 108, "100", 108, ids(101, 108), ""},
 		{"replay and live within the buffer", 8, 2, true, 106, "100", 108, ids(101, 108), ""},
-		{"Disconnect: live beyond the buffer after a replay", 8, 4, true, 104, "100", 110, nil, "slow: 10 events behind"},
-		{"DropOldest: live beyond the buffer after a replay", 8, 4, false, 104, "100", 110, append([]string{"missed:6"}, ids(107, 110)...), ""},
+		{"Disconnect: live beyond the buffer after a replay", 8, 4, true, 104, "100", 110, ids(101, 104), "slow: 6 events behind"},
+		{"DropOldest: live beyond the buffer after a replay", 8, 4, false, 104, "100", 110, slices.Concat(ids(101, 104), []string{"missed:2"}, ids(107, 110)), ""},
+		// The replay is what the log kept when the subscriber was placed,
+		// even if the log forgets it before the subscriber takes it.
+		{"Disconnect: the whole log replayed, then one more", 8, 8, true, 108, "100", 109, ids(101, 109), ""},
+		{"DropOldest: the whole log replayed, then a log's worth more", 8, 8, false, 108, "100", 116, ids(101, 116), ""},
 		{"a buffer beyond the limit counts as the limit", 4, 100, true, 100, "", 105, nil, "slow: 5 events behind"},
 		{"reset, then live", 4, 4, true, 104, "50", 106, []string{"reset:too-old@104", "105", "106"}, ""},
 		{"reset for an unknown id", 4, 4, true, 104, "105", 105, []string{"reset:unknown@104", "105"}, ""},
@@ -119,7 +123,7 @@ type subscriber struct {
 	done chan struct{}
 }
 
-func subscribe(t *testing.T, ctx context.Context, l *Log[string], start Start, yield func(string) error) *subscriber {
+func subscribe(t *testing.T, ctx context.Context, l *Log[string], start Start[string], yield func(string) error) *subscriber {
 	s := &subscriber{done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -236,6 +240,29 @@ func TestDeliverAheadOfLog(t *testing.T) {
 			t.Errorf("received %q, want %q", got, want)
 		}
 	})
+}
+
+// TestDeliverReplayLost: a subscriber placed by a record that the log
+// lags behind (natshub's copy of a stream), whose replay the record lost
+// before the log had it, is reset to the oldest item the log has, under
+// either policy, and is not cut as slow: it never fell behind.
+func TestDeliverReplayLost(t *testing.T) {
+	for _, disconnect := range []bool{true, false} {
+		// Placed after 100, with 101 … 108 kept by the record; the log,
+		// still empty, then gets 102 … 109: 101 was lost.
+		l := New(testConfig(8, 8, disconnect), 101)
+		start := l.Resume("100", Range{101, 108})
+		appendIDs(l, 102, 109)
+		l.Close(errClosed)
+		var got []string
+		err := l.Deliver(t.Context(), start, func(item string) error {
+			got = append(got, item)
+			return nil
+		})
+		if want := append([]string{"reset:too-old@101"}, ids(102, 109)...); err != errClosed || !slices.Equal(got, want) {
+			t.Errorf("Disconnect %v: delivered %q and returned %v; want %q and %v", disconnect, got, err, want, errClosed)
+		}
+	}
 }
 
 // TestDeliverConcurrent: subscribers on goroutines of their own, with no

@@ -55,8 +55,10 @@ type Config[T any] struct {
 
 	// Reset returns the item that tells a subscriber it missed items that
 	// the log no longer keeps, or whose last id it never issued: reason
-	// is ResetTooOld or ResetUnknown, newest the id of the topic's newest
-	// item, from which the subscriber goes on.
+	// is ResetTooOld or ResetUnknown, newest the id after which the
+	// subscriber goes on: the topic's newest item when it was placed, or,
+	// for a subscriber whose replay its topic's record lost before the
+	// log had it, the item before the oldest the log keeps.
 	Reset func(reason string, newest uint64) T
 
 	// Missed returns the item that tells a slow subscriber that it

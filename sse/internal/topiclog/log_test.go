@@ -132,7 +132,7 @@ func TestLogClose(t *testing.T) {
 	l := New(testConfig(10, 10, true), 1)
 	l.Close(errClosed)
 	l.Close(errors.New("second"))
-	if err := l.Deliver(t.Context(), Start{Next: 1}, nil); err != errClosed {
+	if err := l.Deliver(t.Context(), Start[string]{Next: 1}, nil); err != errClosed {
 		t.Errorf("Deliver after Close returned %v, want %v", err, errClosed)
 	}
 	defer func() {

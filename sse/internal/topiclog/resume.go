@@ -16,7 +16,7 @@ const (
 
 // Start is where a subscriber's delivery starts, as [Log.Resume] places
 // it.
-type Start struct {
+type Start[T any] struct {
 	// Next is the id of the first item to deliver.
 	Next uint64
 	// Joined is the id of the topic's newest item when the subscriber
@@ -26,6 +26,14 @@ type Start struct {
 	// Reset, if not empty, is why the subscriber is first told that it
 	// missed items: ResetTooOld or ResetUnknown.
 	Reset string
+
+	// replay is the items from Next on that the log kept when the
+	// subscriber was placed, copied then: an item appended before the
+	// subscriber's first look would otherwise make a full log forget the
+	// oldest of them, and the subscriber would miss a replay it was
+	// promised (and, under Disconnect, be cut as slow before it had
+	// been given anything).
+	replay []T
 }
 
 // Resume places a subscriber whose last item had the id lastID, as its
@@ -40,9 +48,13 @@ type Start struct {
 // MaxAge in the log), it gets the items after that one. With any other id
 // it gets a reset and then the items after record.Newest: ResetUnknown for
 // an id after it, ResetTooOld for an id before.
-func (l *Log[T]) Resume(lastID string, record Range) Start {
+//
+// The items of the replay that the log keeps are copied at once, under its
+// lock: so the subscriber gets them even if the log forgets them before
+// [Log.Deliver] reaches them.
+func (l *Log[T]) Resume(lastID string, record Range) Start[T] {
 	newest := record.Newest
-	live := Start{Next: newest + 1, Joined: newest}
+	live := Start[T]{Next: newest + 1, Joined: newest}
 	id, err := strconv.ParseUint(lastID, 10, 64)
 	if err != nil {
 		return live // no id, or a malformed one
@@ -52,11 +64,17 @@ func (l *Log[T]) Resume(lastID string, record Range) Start {
 		return live
 	}
 	l.mu.RLock()
+	defer l.mu.RUnlock()
 	kept := l.ring.firstYoung(time.Now().Add(-l.config.MaxAge))
-	l.mu.RUnlock()
 	if id+1 < max(record.Oldest, kept) {
 		live.Reset = ResetTooOld
 		return live
 	}
-	return Start{Next: id + 1, Joined: newest}
+	start := Start[T]{Next: id + 1, Joined: newest}
+	if start.Next <= l.ring.head {
+		// From kept on, so kept by the ring; up to the log's head,
+		// which a log behind its record may not have reached.
+		start.replay = l.ring.appendRange(nil, start.Next)
+	}
+	return start
 }

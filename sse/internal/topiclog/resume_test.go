@@ -53,8 +53,8 @@ func TestResume(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := l.Resume(tt.lastID, l.Kept())
-			want := Start{Next: tt.wantNext, Joined: 1010, Reset: tt.wantReset}
+			got := placed(l.Resume(tt.lastID, l.Kept()))
+			want := place{Next: tt.wantNext, Joined: 1010, Reset: tt.wantReset}
 			if got != want {
 				t.Errorf("Resume(%q) = %+v; want %+v", tt.lastID, got, want)
 			}
@@ -71,30 +71,38 @@ func TestResumeBehindRecord(t *testing.T) {
 		log    *Log[string]
 		record Range
 		lastID string
-		want   Start
+		want   place
 	}{
 		// The log has had 1001 … 1010 and keeps 1005 … 1010, with 1005
 		// and 1006 expired; the record keeps up to 1015.
-		{"no id: after the record's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "", Start{1016, 1015, ""}},
-		{"after the log's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1012", Start{1013, 1015, ""}},
-		{"the log's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1010", Start{1011, 1015, ""}},
-		{"the record's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1015", Start{1016, 1015, ""}},
-		{"after the record's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1016", Start{1016, 1015, ResetUnknown}},
-		{"kept by the record, expired in the log", newLog(1000, 10, 6, 6), Range{1003, 1015}, "1005", Start{1016, 1015, ResetTooOld}},
-		{"kept by the log, not by the record", newLog(1000, 10, 6, 0), Range{1008, 1015}, "1006", Start{1016, 1015, ResetTooOld}},
-		{"just before the record's oldest", newLog(1000, 10, 6, 0), Range{1008, 1015}, "1007", Start{1008, 1015, ""}},
+		{"no id: after the record's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "", place{1016, 1015, ""}},
+		{"after the log's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1012", place{1013, 1015, ""}},
+		{"the log's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1010", place{1011, 1015, ""}},
+		{"the record's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1015", place{1016, 1015, ""}},
+		{"after the record's newest", newLog(1000, 10, 6, 2), Range{1003, 1015}, "1016", place{1016, 1015, ResetUnknown}},
+		{"kept by the record, expired in the log", newLog(1000, 10, 6, 6), Range{1003, 1015}, "1005", place{1016, 1015, ResetTooOld}},
+		{"kept by the log, not by the record", newLog(1000, 10, 6, 0), Range{1008, 1015}, "1006", place{1016, 1015, ResetTooOld}},
+		{"just before the record's oldest", newLog(1000, 10, 6, 0), Range{1008, 1015}, "1007", place{1008, 1015, ""}},
 		// A new log that will start with 1008, and has had nothing yet.
-		{"empty log, kept by the record", newLog(1007, 0, 6, 0), Range{1008, 1015}, "1010", Start{1011, 1015, ""}},
-		{"empty log, before the record", newLog(1007, 0, 6, 0), Range{1008, 1015}, "1006", Start{1016, 1015, ResetTooOld}},
+		{"empty log, kept by the record", newLog(1007, 0, 6, 0), Range{1008, 1015}, "1010", place{1011, 1015, ""}},
+		{"empty log, before the record", newLog(1007, 0, 6, 0), Range{1008, 1015}, "1006", place{1016, 1015, ResetTooOld}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.log.Resume(tt.lastID, tt.record); got != tt.want {
+			if got := placed(tt.log.Resume(tt.lastID, tt.record)); got != tt.want {
 				t.Errorf("Resume(%q, %+v) = %+v; want %+v", tt.lastID, tt.record, got, tt.want)
 			}
 		})
 	}
 }
+
+// place is a Start without its replay, which tests compare.
+type place struct {
+	Next, Joined uint64
+	Reset        string
+}
+
+func placed(s Start[string]) place { return place{s.Next, s.Joined, s.Reset} }
 
 var decimal = regexp.MustCompile(`^[0-9]+$`)
 
@@ -138,7 +146,7 @@ func FuzzResume(f *testing.F) {
 				break
 			}
 		}
-		wantStart := Start{Next: head + 1, Joined: head}
+		wantStart := place{Next: head + 1, Joined: head}
 		if decimal.MatchString(lastID) {
 			v, _ := new(big.Int).SetString(lastID, 10)
 			switch {
@@ -152,9 +160,18 @@ func FuzzResume(f *testing.F) {
 				wantStart.Next = v.Uint64() + 1
 			}
 		}
-		if got := l.Resume(lastID, k); got != wantStart {
+		start := l.Resume(lastID, k)
+		if got := placed(start); got != wantStart {
 			t.Fatalf("Resume(%q) with items %d…%d, young from %d: %+v; want %+v",
 				lastID, oldest, head, firstYoung, got, wantStart)
+		}
+		// The replay, copied: the items from Next to the head.
+		var wantReplay []string
+		for n := wantStart.Next; n <= head; n++ {
+			wantReplay = append(wantReplay, strconv.FormatUint(n-base, 10))
+		}
+		if !slices.Equal(start.replay, wantReplay) {
+			t.Fatalf("Resume(%q) with items %d…%d: replay %q, want %q", lastID, oldest, head, start.replay, wantReplay)
 		}
 	})
 }
