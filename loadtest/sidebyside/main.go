@@ -80,7 +80,10 @@
 // net/http broadcaster (peers/reference), ginstream (peers/ginstream:
 // handlers.Events on an sse.MemHub), go-sse and r3labs/sse (peers/gosse,
 // peers/r3labs, as their READMEs show), built in this module with
-// internal/broadcast's control endpoints around them. One client process
+// internal/broadcast's control endpoints around them; and, only when
+// named, the experiment "pooled" (peers/pooled: net/http handlers that
+// never write, served by a pool of writers, a design studied for
+// ginstream). One client process
 // (-sse-client, with internal/fanout's subscribers) connects
 // -sse-subscribers, reads the server's RSS idle, has -sse-rate events
 // published for a -sse-window (server CPU per delivery, latency, missed

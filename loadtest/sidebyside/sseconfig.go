@@ -16,17 +16,20 @@ const sseWorkload = "sse"
 // sseServer is one of the SSE servers the sse workload compares: a main
 // package under peers/, built in this module.
 type sseServer struct {
-	name string // in the table and -sse-servers
-	pkg  string // its package, from the module's root
-	path string // the event stream the subscribers GET
+	name       string // in the table and -sse-servers
+	pkg        string // its package, from the module's root
+	path       string // the event stream the subscribers GET
+	experiment bool   // run only when named by -sse-servers
 }
 
 // sseServers are the SSE servers, the reference first.
 var sseServers = []sseServer{
-	{"reference", "./sidebyside/peers/reference", "/events"},
-	{"ginstream", "./sidebyside/peers/ginstream", "/events?topic=news"},
-	{"go-sse", "./sidebyside/peers/gosse", "/events"},
-	{"r3labs", "./sidebyside/peers/r3labs", "/events?stream=messages"},
+	{"reference", "./sidebyside/peers/reference", "/events", false},
+	{"ginstream", "./sidebyside/peers/ginstream", "/events?topic=news", false},
+	{"go-sse", "./sidebyside/peers/gosse", "/events", false},
+	{"r3labs", "./sidebyside/peers/r3labs", "/events?stream=messages", false},
+	// A design under study for ginstream, not a library (docs/BENCHMARKS.md).
+	{"pooled", "./sidebyside/peers/pooled", "/events", true},
 }
 
 // sseConfig is the sse workload's configuration.
@@ -60,7 +63,9 @@ func defaultSSEConfig() sseConfig {
 		dials:        64,
 	}
 	for _, s := range sseServers {
-		c.servers = append(c.servers, s.name)
+		if !s.experiment {
+			c.servers = append(c.servers, s.name)
+		}
 	}
 	return c
 }
