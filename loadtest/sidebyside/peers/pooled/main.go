@@ -1,5 +1,6 @@
-// Command pooled is an experiment of the side-by-side program: a plain
-// net/http SSE broadcaster whose handlers never write. Each handler sets
+// Command pooled is an experiment of the side-by-side program: an SSE
+// broadcaster served through gin (gin.New with Recovery, as the ginstream
+// peer), with no library, whose handlers never write. Each handler sets
 // its headers, joins the hub and waits, shallow on its stack, for its
 // client to leave or the hub to drop it; every write (the headers' flush,
 // then the frames) is made by a pool of writers that grows when all of
@@ -19,6 +20,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/loadtest/internal/broadcast"
 )
@@ -224,5 +227,11 @@ func main() {
 	h := &hub{}
 	h.ready = sync.NewCond(&h.mu)
 	go h.supervise()
-	broadcast.Main("/events", h, h.publish)
+	// Served through gin, as ginstream's streams are, so that its Context
+	// and frames count: the ginstream peer's router.
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.GET("/events", func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) })
+	broadcast.Main("/events", r, h.publish)
 }
