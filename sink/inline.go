@@ -9,16 +9,6 @@ import (
 	"github.com/ginstream/ginstream/generator"
 )
 
-// runInline runs the producer of StreamInline; the report is left in
-// s.report. Its frame and the producer's stay on the stack below every
-// write the stream makes, so what it does before and after the producer is
-// in functions of their own.
-func (s *session[T]) runInline(producer generator.Func[T]) {
-	ctx := s.startInline()
-	err := producer.Call(ctx, s.yieldInline)
-	s.endInline(err)
-}
-
 // startInline readies the session for StreamInline and returns the
 // producer's context: its cancellation, the clock of Config.MaxDuration
 // and the header timer, which endInline ends.

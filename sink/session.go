@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/internal/ownstack"
 )
 
 // session is the state of one stream: how its bytes reach the client.
@@ -81,32 +82,15 @@ func (s *session[T]) sendHeaders(out io.Writer) {
 		s.write(out)
 		return
 	}
-	onOwnStack(func() {
+	// On a goroutine of its own: net/http writes the headers in a frame
+	// of 2.8 KB, which on the handler's goroutine, below gin, the handler
+	// and the sink, would grow its stack from 8 to 16 KiB for as long as
+	// the stream then waits for its next item (a paced stream, an idle
+	// event stream).
+	ownstack.Run(func() {
 		s.c.Writer.WriteHeaderNow()
 		s.c.Writer.Flush()
 	})
-}
-
-// onOwnStack runs f on a goroutine of its own and waits for it; a panic in
-// f is raised again on the caller's goroutine. It is for the first write
-// of a response, the deepest call of a stream: under it net/http writes
-// the headers, in a frame of 2.8 KB. On the handler's goroutine, below
-// gin, the handler and the sink, it would grow that goroutine's stack from
-// 8 to 16 KiB, and the stack would stay so for as long as the stream then
-// waits for its next item (a paced stream, an idle event stream); on a
-// goroutine of its own it takes a stack only while it runs.
-func onOwnStack(f func()) {
-	var p any
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() { p = recover() }()
-		f()
-	}()
-	<-done
-	if p != nil {
-		panic(p)
-	}
 }
 
 // release returns what the session borrowed from pools.
@@ -142,9 +126,9 @@ func (s *session[T]) write(out io.Writer) bool {
 // if flush is set. A compressed batch is always flushed out of the
 // compressor.
 func (s *session[T]) send(out io.Writer, flush bool) bool {
-	if !s.c.Writer.Written() { // the headers go with it: see onOwnStack
+	if !s.c.Writer.Written() { // the headers go with it: see sendHeaders
 		var ok bool
-		onOwnStack(func() { ok = s.sendNow(out, flush) })
+		ownstack.Run(func() { ok = s.sendNow(out, flush) })
 		return ok
 	}
 	return s.sendNow(out, flush)

@@ -144,7 +144,61 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 // so the producer may call it from goroutines (or timers) that it starts
 // and joins before it returns.
 func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Report {
-	return w.serve(c, func(s *session[T]) { s.runInline(producer) })
+	o, refused := w.Open(c)
+	if o == nil {
+		return refused
+	}
+	defer o.s.releaseSlot() // if the report panics
+	return o.Close(producer.Call(o.ctx, o.Yield))
+}
+
+// Open opens a stream that has no producer call: its items are written by
+// [OpenStream.Yield], from any goroutine, until [OpenStream.Close] ends it.
+// It is [Writer.StreamInline] without the producer's call, for a handler
+// whose items are written by goroutines of others while it only waits for
+// the stream to end (package sse's subscriptions to a MemHub: their events
+// are written by a pool of writers, and the handler's goroutine, which
+// never writes, keeps a small stack); StreamInline is Open, the producer
+// called with the stream's Context and Yield, and Close with what it
+// returned. Everything else is as in StreamInline.
+//
+// If the stream may not run (no Encoder, HTTP/1.0, no room in the Limit),
+// Open answers the request, reports it and returns nil with the report.
+// Otherwise the caller must call Close, once, on the handler's goroutine.
+func (w *Writer[T]) Open(c *gin.Context) (*OpenStream[T], Report) {
+	s, refused := w.admit(c)
+	if s == nil {
+		return nil, refused
+	}
+	return &OpenStream[T]{s: s, ctx: s.startInline()}, Report{}
+}
+
+// OpenStream is a stream opened by [Writer.Open].
+type OpenStream[T any] struct {
+	s   *session[T]
+	ctx context.Context
+}
+
+// Context returns the stream's context: derived from the request's, it is
+// cancelled once the stream cannot go on (the client left or stalled, an
+// item failed to encode, Config.MaxDuration passed) or is closed.
+func (o *OpenStream[T]) Context() context.Context { return o.ctx }
+
+// Yield writes item to the response at once, flushed, as the yield of
+// [Writer.StreamInline] does: it blocks for as long as the client takes to
+// accept it (the stall timeout bounds it) and returns an error matching
+// [ErrClientGone] or [ErrStalled] once the stream cannot go on, or
+// generator.ErrClosed once it is closed. It is safe for concurrent use.
+func (o *OpenStream[T]) Yield(item T) error { return o.s.yieldInline(item) }
+
+// Close ends the stream as a producer that returned err ends
+// StreamInline's (nil: the stream completed), waiting for a Yield under
+// way; reports it and returns the report. Like the end of any stream, it
+// panics with http.ErrAbortHandler when the response can only be aborted
+// so (see the package documentation), after reporting it.
+func (o *OpenStream[T]) Close(err error) Report {
+	o.s.endInline(err)
+	return o.s.end()
 }
 
 // Fail answers the request as a stream that failed with err before its

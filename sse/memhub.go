@@ -159,19 +159,27 @@ func (h *MemHub) Subscribe(ctx context.Context, name, lastEventID string, yield 
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	t, start, err := h.join(name, lastEventID)
+	if err != nil {
+		return err
+	}
+	defer h.leave(name, t)
+	return t.log.Deliver(ctx, start, yield)
+}
+
+// join registers a subscriber of the topic and places it after
+// lastEventID.
+func (h *MemHub) join(name, lastEventID string) (*topic, topiclog.Start[Frame], error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.closed {
-		h.mu.Unlock()
-		return ErrHubClosed
+		return nil, topiclog.Start[Frame]{}, ErrHubClosed
 	}
 	t := h.topic(name)
 	t.subscribers++
 	// Registered and positioned in one critical section, so no event
 	// falls between the replay and the live ones.
-	start := t.log.Resume(lastEventID, t.log.Kept())
-	h.mu.Unlock()
-	defer h.leave(name, t)
-	return t.log.Deliver(ctx, start, yield)
+	return t, t.log.Resume(lastEventID, t.log.Kept()), nil
 }
 
 // leave unregisters a subscriber and forgets its topic if nothing is left

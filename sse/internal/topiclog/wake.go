@@ -3,7 +3,7 @@ package topiclog
 import "sync"
 
 // waiters are the subscribers of a log, in the order they joined, each
-// with a channel that tells it the log has changed. A change wakes them in
+// with a function that tells it the log has changed. A change wakes them in
 // that order, which is about the order in which their connections' memory
 // was allocated: a topic with thousands of subscribers wakes them for each
 // item, and touching their memory in order rather than at random is the
@@ -20,13 +20,13 @@ type waiters struct {
 
 // waiter is one subscriber's place among a log's waiters.
 type waiter struct {
-	changed chan struct{} // holds a token once the log has changed since the subscriber last took one
-	index   int           // in waiters.list
+	wake  func() // tells the subscriber the log has changed; never blocks
+	index int    // in waiters.list
 }
 
 // join adds a subscriber, last.
-func (ws *waiters) join() *waiter {
-	w := &waiter{changed: make(chan struct{}, 1)}
+func (ws *waiters) join(wake func()) *waiter {
+	w := &waiter{wake: wake}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	w.index = len(ws.list)
@@ -56,18 +56,14 @@ func (ws *waiters) leave(w *waiter) {
 	ws.list, ws.holes = kept, 0
 }
 
-// wake gives every waiter a token, in the order they joined. A waiter
-// that has one already keeps it: it will look at the log once more,
-// whatever number of changes it missed meanwhile.
+// wake tells every waiter that the log has changed, in the order they
+// joined.
 func (ws *waiters) wake() {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	for _, w := range ws.list {
 		if w != nil {
-			select {
-			case w.changed <- struct{}{}:
-			default:
-			}
+			w.wake()
 		}
 	}
 }

@@ -1,0 +1,217 @@
+package sse
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/internal/ownstack"
+	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/sse/internal/topiclog"
+)
+
+// subscribePooled is Subscribe for a MemHub. The handler's goroutine opens
+// the stream and places the subscriber on a goroutine of its own (opening
+// goes deeper than the wait), then waits, a few frames below gin and
+// writing nothing, for the subscription to end; the pool's writers write
+// its events, and its heartbeats are written from their timer. So the
+// handler's goroutine keeps a 4 KiB stack, where one that writes through
+// net/http needs 8, and the runtime, which starts goroutines at the
+// average stack in use, starts net/http's background readers at 2 KiB.
+// Only the stream's end (an end or shutdown event, the report) is written
+// from the handler's goroutine.
+func (w *EventWriter) subscribePooled(c *gin.Context, h *MemHub, topic string) sink.Report {
+	var (
+		st      *pooledStream
+		refused sink.Report
+	)
+	ownstack.Run(func() { st, refused = w.openPooled(c, h, topic) })
+	if st == nil {
+		return refused
+	}
+	<-st.p.done
+	return st.close()
+}
+
+// pooledStream is an event stream subscribed to a MemHub, whose events
+// the pool of writers writes.
+type pooledStream struct {
+	p         pooled
+	o         *sink.OpenStream[Frame]
+	es        eventStream // the heartbeat, and whether the hub sent an EventEnd
+	retry     time.Duration
+	hub       *MemHub
+	name      string
+	topic     *topic      // nil if it never joined
+	stopWatch func() bool // of the AfterFunc that ends p with the stream's context
+}
+
+// openPooled opens the stream, sends its retry field, begins its
+// heartbeats and subscribes it to the topic. It returns nil and the
+// report if the stream was refused; otherwise a stream whose p.done is
+// closed once the delivery is over (at once if it could not start).
+func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*pooledStream, sink.Report) {
+	retry := w.retry()
+	enc := defaultFrameEncoder
+	if retry != DefaultRetry {
+		enc = FrameEncoder{Retry: retry}
+	}
+	o, refused := (&sink.Writer[Frame]{Encoder: enc, Config: w.Config}).Open(c)
+	if o == nil {
+		return nil, refused
+	}
+	st := &pooledStream{o: o, retry: retry, hub: h, name: name, es: eventStream{hb: heartbeat{yield: o.Yield}}}
+	st.p = pooled{pool: eventWriters, yield: st.es.send, done: make(chan struct{})}
+	if err := o.Yield(retryFrame(retry)); err != nil {
+		st.p.finish(err)
+		return st, sink.Report{}
+	}
+	if interval := w.heartbeat(); interval > 0 {
+		st.es.hb.begin(interval)
+	}
+	ctx := o.Context()
+	if ctx.Err() != nil {
+		st.p.finish(context.Cause(ctx))
+		return st, sink.Report{}
+	}
+	t, start, err := h.join(name, LastEventID(c))
+	if err != nil {
+		st.p.finish(err)
+		return st, sink.Report{}
+	}
+	st.topic = t
+	p := &st.p
+	p.subscribe(t.log, start)
+	st.stopWatch = context.AfterFunc(ctx, func() { p.finish(context.Cause(ctx)) })
+	p.pool.schedule(p) // the reset, the replay, and what came since it was placed
+	return st, sink.Report{}
+}
+
+// close ends the stream once its delivery is over, on the handler's
+// goroutine: it leaves the topic, stops the heartbeats, sends the end or
+// shutdown event that is due and closes the stream.
+func (st *pooledStream) close() sink.Report {
+	if st.stopWatch != nil {
+		st.stopWatch()
+	}
+	err := st.p.end()
+	if st.topic != nil {
+		st.p.pool.detach()
+		st.hub.leave(st.name, st.topic)
+	}
+	st.es.hb.stop()
+	err = ending(st.o.Context(), err, st.es.ended.Load(), st.es.hb.send, st.retry)
+	return st.o.Close(err)
+}
+
+// heartbeat returns the heartbeat interval in force; zero for none.
+func (w *EventWriter) heartbeat() time.Duration {
+	switch {
+	case w.Heartbeat == 0:
+		return DefaultHeartbeat
+	case w.Heartbeat < 0:
+		return 0
+	}
+	return w.Heartbeat
+}
+
+// The states of a pooled subscription.
+const (
+	pooledIdle       int32 = iota // up to date: its topic's next wake queues it
+	pooledQueued                  // queued for a writer, or being written
+	pooledWokenAgain              // being written, and woken since it began: written once more
+)
+
+// pooled is a subscription whose events the pool's writers take from its
+// topic's log and yield, while its handler only waits for done.
+type pooled struct {
+	pool  *writers
+	yield func(Frame) error
+	state atomic.Int32
+	once  sync.Once
+	done  chan struct{} // closed once the delivery is over
+	err   error         // why; set before done is closed
+
+	mu       sync.Mutex // held while a writer takes and yields, and to detach
+	cursor   *topiclog.Cursor[Frame]
+	detached bool // the handler is done with it: no more yields
+}
+
+// subscribe places p in a topic's log at start, among its pool's
+// attached subscriptions; p is then to be scheduled for its first run,
+// which a wake before it does not do.
+func (p *pooled) subscribe(log *topiclog.Log[Frame], start topiclog.Start[Frame]) {
+	p.state.Store(pooledQueued)
+	p.pool.attach()
+	p.cursor = log.Attach(start, p.wake)
+}
+
+// finish ends the delivery with err, if it has not ended yet.
+func (p *pooled) finish(err error) {
+	p.once.Do(func() {
+		p.err = err
+		close(p.done)
+	})
+}
+
+// wake is the cursor's wake function: it queues p for a writer unless it
+// is queued already, or marks it to be written once more if a writer has
+// it. It never blocks on a writer.
+func (p *pooled) wake() {
+	for {
+		switch p.state.Load() {
+		case pooledIdle:
+			if p.state.CompareAndSwap(pooledIdle, pooledQueued) {
+				p.pool.schedule(p)
+				return
+			}
+		case pooledQueued:
+			if p.state.CompareAndSwap(pooledQueued, pooledWokenAgain) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// run is what a writer does with p: it yields what p's topic has new for
+// it, until up to date (then p waits, idle, for its next wake) or the
+// delivery is over (then p is never queued again).
+func (p *pooled) run() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !p.detached {
+		p.state.Store(pooledQueued)
+		if err := p.cursor.Take(p.yield); err != nil {
+			p.finish(err)
+			return
+		}
+		if afterTakeHook != nil {
+			afterTakeHook()
+		}
+		if p.state.CompareAndSwap(pooledQueued, pooledIdle) {
+			return
+		}
+		// Woken while it yielded: more may have come after its last look.
+	}
+}
+
+// afterTakeHook, if set (by tests), runs after each look at the log that
+// found a pooled subscription up to date, before it is set idle.
+var afterTakeHook func()
+
+// end detaches p once the delivery is over, waiting for a writer that has
+// it, and returns why it ended.
+func (p *pooled) end() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.detached = true
+	if p.cursor != nil {
+		p.cursor.Detach()
+	}
+	return p.err
+}
