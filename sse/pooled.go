@@ -2,12 +2,14 @@ package sse
 
 import (
 	"context"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginstream/ginstream/generator"
 	"github.com/ginstream/ginstream/internal/ownstack"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse/internal/topiclog"
@@ -32,21 +34,24 @@ func (w *EventWriter) subscribePooled(c *gin.Context, h *MemHub, topic string) s
 	if st == nil {
 		return refused
 	}
-	<-st.p.done
+	select {
+	case <-st.p.done:
+	case <-st.o.Context().Done():
+		st.p.finish(context.Cause(st.o.Context()))
+	}
 	return st.close()
 }
 
 // pooledStream is an event stream subscribed to a MemHub, whose events
 // the pool of writers writes.
 type pooledStream struct {
-	p         pooled
-	o         *sink.OpenStream[Frame]
-	es        eventStream // the heartbeat, and whether the hub sent an EventEnd
-	retry     time.Duration
-	hub       *MemHub
-	name      string
-	topic     *topic      // nil if it never joined
-	stopWatch func() bool // of the AfterFunc that ends p with the stream's context
+	p     pooled
+	o     *sink.OpenStream[Frame]
+	es    eventStream // the heartbeat, and whether the hub sent an EventEnd
+	retry time.Duration
+	hub   *MemHub
+	name  string
+	topic *topic // nil if it never joined
 }
 
 // openPooled opens the stream, sends its retry field, begins its
@@ -85,7 +90,6 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 	st.topic = t
 	p := &st.p
 	p.subscribe(t.log, start)
-	st.stopWatch = context.AfterFunc(ctx, func() { p.finish(context.Cause(ctx)) })
 	p.pool.schedule(p) // the reset, the replay, and what came since it was placed
 	return st, sink.Report{}
 }
@@ -94,9 +98,6 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 // goroutine: it leaves the topic, stops the heartbeats, sends the end or
 // shutdown event that is due and closes the stream.
 func (st *pooledStream) close() sink.Report {
-	if st.stopWatch != nil {
-		st.stopWatch()
-	}
 	err := st.p.end()
 	if st.topic != nil {
 		st.p.pool.detach()
@@ -186,7 +187,7 @@ func (p *pooled) run() {
 	defer p.mu.Unlock()
 	for !p.detached {
 		p.state.Store(pooledQueued)
-		if err := p.cursor.Take(p.yield); err != nil {
+		if err := p.take(); err != nil {
 			p.finish(err)
 			return
 		}
@@ -198,6 +199,20 @@ func (p *pooled) run() {
 		}
 		// Woken while it yielded: more may have come after its last look.
 	}
+}
+
+// take yields what p's topic has new for it. A panic under yield (in a
+// middleware's response writer, say) ends the subscription with a
+// *generator.PanicError, as it would a producer's, rather than the
+// process: it runs on a writer of the pool, where no recover of gin's or
+// the handler's is.
+func (p *pooled) take() (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &generator.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return p.cursor.Take(p.yield)
 }
 
 // afterTakeHook, if set (by tests), runs after each look at the log that

@@ -2,11 +2,14 @@ package sse
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ginstream/ginstream/generator"
 )
 
 // writersPatience bounds every wait of the pool's tests: a deadlock guard,
@@ -178,5 +181,40 @@ func TestWritersWokenWhileWriting(t *testing.T) {
 		t.Fatalf("got %q, want late1 … late3", got)
 	}
 	r.end(h)
+	waitEnded(t, ws)
+}
+
+// TestWritersPanic: a panic under a subscription's yield, on a writer of
+// the pool, ends that subscription with a *generator.PanicError; the
+// writer goes on with the others.
+func TestWritersPanic(t *testing.T) {
+	ws := newWriters()
+	h := &MemHub{}
+	defer h.Close()
+	topic, start, err := h.join("news", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pooled{pool: ws, yield: func(Frame) error { panic("boom") }, done: make(chan struct{})}
+	p.subscribe(topic.log, start)
+	ws.schedule(p)
+	other := subscribeRecorder(t, h, ws, nil)
+	publishData(t, h, "e")
+	select {
+	case <-p.done:
+	case <-time.After(writersPatience):
+		t.Fatalf("the subscription whose yield panicked did not end in %v", writersPatience)
+	}
+	var pe *generator.PanicError
+	if !errors.As(p.err, &pe) || pe.Value != "boom" {
+		t.Errorf("it ended with %v, want a *generator.PanicError of the panic", p.err)
+	}
+	if got := other.waitFor(1); got[0] != "e" {
+		t.Errorf("the other subscription got %q", got)
+	}
+	p.end()
+	ws.detach()
+	h.leave("news", topic)
+	other.end(h)
 	waitEnded(t, ws)
 }
