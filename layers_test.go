@@ -12,8 +12,8 @@ import (
 // never back up.
 var layers = map[string][]string{
 	"generator":      {"internal/nowait"},
-	"sink":           {"generator", "internal/nowait"},
-	"sse":            {"sink", "generator", "sse/internal/topiclog"},
+	"sink":           {"generator", "internal/nowait", "internal/ownstack"},
+	"sse":            {"sink", "generator", "sse/internal/topiclog", "internal/ownstack"},
 	"sse/natshub":    {"sse", "sink", "generator", "sse/internal/topiclog", "internal/natsname"},
 	"sse/hubtest":    {"sse", "sink", "generator"},
 	"runs":           {"sse", "sink", "generator", "internal/accept"},

@@ -37,6 +37,10 @@
 // costs a write and a flush, so it is for producers that are idle most of
 // the time, such as subscriptions to live events, where it makes an open
 // stream cost little more than its connection (package sse uses it).
+// [Writer.Open] is StreamInline without the producer's call: an
+// [OpenStream] whose items any goroutine yields until the handler closes
+// it, for a handler that only waits while others write (package sse's
+// subscriptions to a MemHub, written by a pool of writers).
 //
 // # Backpressure and stalls
 //
@@ -87,7 +91,7 @@
 // config.go holds what streams share; writer.go how a stream starts and is
 // admitted; buffered.go how Stream writes a lone producer's items; batch.go
 // how it writes the batches of several producers; inline.go how StreamInline
-// writes item by item; session.go how bytes reach the connection (headers,
+// and an OpenStream write item by item; session.go how bytes reach the connection (headers,
 // deadlines, flushes); end.go how a stream ends (epilogue, error status,
 // abort); report.go and status.go what is reported, logged and answered.
 package sink

@@ -193,3 +193,50 @@ func ExampleWriter_StreamInline() {
 	// price 101
 	// price 102
 }
+
+func ExampleWriter_Open() {
+	gin.SetMode(gin.ReleaseMode)
+	// A stream that others write to: the handler registers it with a
+	// broadcaster, whose goroutine yields to it, and waits for it to end.
+	w := &sink.Writer[string]{Encoder: sink.Lines[string]{}}
+	type listener struct {
+		stream *sink.OpenStream[string]
+		done   chan error
+	}
+	listeners := make(chan listener)
+	go func() { // the broadcaster: two lines to the first listener, then it is done
+		l := <-listeners
+		for _, line := range []string{"hello", "world"} {
+			if err := l.stream.Yield(line); err != nil {
+				l.done <- err // the client is gone or stalled
+				return
+			}
+		}
+		l.done <- nil
+	}()
+
+	r := gin.New()
+	r.GET("/lines", func(c *gin.Context) {
+		stream, _ := w.Open(c)
+		if stream == nil {
+			return // refused, answered and reported
+		}
+		l := listener{stream, make(chan error, 1)}
+		listeners <- l
+		var err error
+		select {
+		case err = <-l.done:
+		case <-stream.Context().Done():
+			err = context.Cause(stream.Context())
+		}
+		stream.Close(err)
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	get(srv.URL + "/lines")
+	// Output:
+	// 200 OK text/plain; charset=utf-8
+	// hello
+	// world
+}

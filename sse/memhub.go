@@ -28,10 +28,13 @@ const (
 // serves both replay and live delivery: a subscriber is no more than a
 // position in the ring. So Publish encodes the event once and appends it
 // once, whatever the number of subscribers, then wakes them in the order
-// they subscribed (a token each, never waiting for one); each subscriber
-// then copies the frames it has not seen yet, on its own goroutine, and
-// writes them. MemHub starts no goroutine: a
-// subscription runs on the goroutine that calls Subscribe. A topic's
+// they subscribed (never waiting for one); each subscriber then copies the
+// frames it has not seen yet and writes them. Subscribe runs a
+// subscription on the goroutine that calls it, and MemHub starts no
+// goroutine for it; [EventWriter.Subscribe] instead has a MemHub
+// subscription's frames written by a pool of writers that all its streams
+// share, while the handler only waits (an idle stream then holds a
+// smaller goroutine stack). A topic's
 // memory is bounded by Replay frames; a topic is forgotten when its last
 // subscriber leaves and it keeps no event younger than ReplayAge.
 //
