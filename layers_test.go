@@ -13,7 +13,7 @@ import (
 var layers = map[string][]string{
 	"generator":      {"internal/nowait"},
 	"sink":           {"generator", "internal/nowait", "internal/ownstack"},
-	"sse":            {"sink", "generator", "sse/internal/topiclog", "internal/ownstack"},
+	"sse":            {"sink", "generator", "sse/internal/topiclog"},
 	"sse/natshub":    {"sse", "sink", "generator", "sse/internal/topiclog", "internal/natsname"},
 	"sse/hubtest":    {"sse", "sink", "generator"},
 	"runs":           {"sse", "sink", "generator", "internal/accept"},

@@ -29,6 +29,7 @@ type session[T any] struct {
 	yieldDone  bool       // StreamInline's producer has returned
 	connFailed bool       // a write failed: the client left or stalled
 	mustPanic  bool       // the response can only be aborted by a panic
+	openStream bool       // opened by Writer.Open: items are yielded from others' goroutines
 	http1      bool       // the request came over HTTP/1.x
 	w          *Writer[T]
 	enc        Encoder[T] // w.Encoder, read here by every item
@@ -126,7 +127,7 @@ func (s *session[T]) write(out io.Writer) bool {
 // if flush is set. A compressed batch is always flushed out of the
 // compressor.
 func (s *session[T]) send(out io.Writer, flush bool) bool {
-	if !s.c.Writer.Written() { // the headers go with it: see sendHeaders
+	if !s.c.Writer.Written() && !s.openStream { // the headers go with it: see sendHeaders
 		var ok bool
 		ownstack.Run(func() { ok = s.sendNow(out, flush) })
 		return ok

@@ -144,7 +144,7 @@ func (w *Writer[T]) Stream(c *gin.Context, producers ...generator.Func[T]) Repor
 // so the producer may call it from goroutines (or timers) that it starts
 // and joins before it returns.
 func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Report {
-	o, refused := w.Open(c)
+	o, refused := w.open(c)
 	if o == nil {
 		return refused
 	}
@@ -165,7 +165,21 @@ func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Rep
 // If the stream may not run (no Encoder, HTTP/1.0, no room in the Limit),
 // Open answers the request, reports it and returns nil with the report.
 // Otherwise the caller must call Close, once, on the handler's goroutine.
+//
+// Yield writes on the goroutine that calls it, the first write too (the
+// headers, net/http's deepest call), where StreamInline makes that one on
+// a goroutine of its own to keep the handler's stack small: yield from
+// goroutines whose stacks may grow, not from the handler's.
 func (w *Writer[T]) Open(c *gin.Context) (*OpenStream[T], Report) {
+	o, refused := w.open(c)
+	if o != nil {
+		o.s.openStream = true
+	}
+	return o, refused
+}
+
+// open is Open, for StreamInline too.
+func (w *Writer[T]) open(c *gin.Context) (*OpenStream[T], Report) {
 	s, refused := w.admit(c)
 	if s == nil {
 		return nil, refused

@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/generator"
-	"github.com/ginstream/ginstream/internal/ownstack"
 	"github.com/ginstream/ginstream/sink"
 	"github.com/ginstream/ginstream/sse/internal/topiclog"
 )
@@ -30,7 +29,7 @@ func (w *EventWriter) subscribePooled(c *gin.Context, h *MemHub, topic string) s
 		st      *pooledStream
 		refused sink.Report
 	)
-	ownstack.Run(func() { st, refused = w.openPooled(c, h, topic) })
+	eventWriters.call(func() { st, refused = w.openPooled(c, h, topic) })
 	if st == nil {
 		return refused
 	}

@@ -30,7 +30,7 @@ const writerPatience = time.Millisecond
 type writers struct {
 	mu      sync.Mutex
 	ready   sync.Cond // signalled when queue grows, or when attached falls to zero
-	queue   []*pooled // queue[head:] wait for a writer
+	queue   []job     // queue[head:] wait for a writer
 	head    int
 	running int    // writer goroutines
 	idle    int    // writers waiting on ready
@@ -71,8 +71,12 @@ func (ws *writers) detach() {
 	}
 }
 
-// schedule queues p for a writer. p must not be queued or being written.
-func (ws *writers) schedule(p *pooled) {
+// job is what a writer does: write a pooled subscription's new events, or
+// set up a stream (see call).
+type job interface{ run() }
+
+// schedule queues p for a writer. p must not be queued or being run.
+func (ws *writers) schedule(p job) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	ws.queue = append(ws.queue, p)
@@ -155,4 +159,34 @@ func (ws *writers) write() {
 		p.run()
 		ws.mu.Lock()
 	}
+}
+
+// call runs f on a writer of the pool and waits for it; a panic in f is
+// raised again on the caller's goroutine. It is for a stream's set-up,
+// which goes deeper than the wait that follows it: on a writer, whose
+// stack has grown already, it takes no goroutine of its own either, whose
+// deep stack would count, at a GC, in the average from which the runtime
+// sizes the stacks of new goroutines (net/http's background readers).
+func (ws *writers) call(f func()) {
+	c := &call{f: f, done: make(chan struct{})}
+	ws.attach()
+	defer ws.detach()
+	ws.schedule(c)
+	<-c.done
+	if c.panicked != nil {
+		panic(c.panicked)
+	}
+}
+
+// call is a job of writers.call.
+type call struct {
+	f        func()
+	done     chan struct{}
+	panicked any
+}
+
+func (c *call) run() {
+	defer close(c.done)
+	defer func() { c.panicked = recover() }()
+	c.f()
 }

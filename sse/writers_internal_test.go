@@ -218,3 +218,24 @@ func TestWritersPanic(t *testing.T) {
 	other.end(h)
 	waitEnded(t, ws)
 }
+
+// TestWritersCall: call runs f on a writer and returns once it has run;
+// a panic in f reaches the caller, and the writers end after it.
+func TestWritersCall(t *testing.T) {
+	ws := newWriters()
+	ran := false
+	ws.call(func() { ran = true })
+	if !ran {
+		t.Fatal("call returned before f ran")
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want f's panic", p)
+			}
+		}()
+		ws.call(func() { panic("boom") })
+		t.Error("call returned after f panicked")
+	}()
+	waitEnded(t, ws)
+}
