@@ -14,10 +14,10 @@ import (
 	"github.com/ginstream/ginstream/sse/internal/topiclog"
 )
 
-// subscribePooled is Subscribe for a MemHub. The handler's goroutine opens
-// the stream and places the subscriber on a goroutine of its own (opening
-// goes deeper than the wait), then waits, a few frames below gin and
-// writing nothing, for the subscription to end; the pool's writers write
+// subscribePooled is Subscribe for a MemHub. A writer of the pool opens
+// the stream and places the subscriber (opening goes deeper than the
+// wait), while the handler's goroutine waits, a few frames below gin and
+// writing nothing, for that and then for the subscription to end; the pool's writers write
 // its events, and its heartbeats are written from their timer. So the
 // handler's goroutine keeps a 4 KiB stack, where one that writes through
 // net/http needs 8, and the runtime, which starts goroutines at the
@@ -73,7 +73,7 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 		st.p.finish(err)
 		return st, sink.Report{}
 	}
-	if interval := w.heartbeat(); interval > 0 {
+	if interval := w.heartbeatInterval(); interval > 0 {
 		st.es.hb.begin(interval)
 	}
 	ctx := o.Context()
@@ -107,8 +107,9 @@ func (st *pooledStream) close() sink.Report {
 	return st.o.Close(err)
 }
 
-// heartbeat returns the heartbeat interval in force; zero for none.
-func (w *EventWriter) heartbeat() time.Duration {
+// heartbeatInterval returns the heartbeat interval in force; zero for
+// none.
+func (w *EventWriter) heartbeatInterval() time.Duration {
 	switch {
 	case w.Heartbeat == 0:
 		return DefaultHeartbeat

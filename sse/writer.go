@@ -70,7 +70,9 @@ const (
 // Events are written as they are yielded, each flushed, with no buffer and
 // no goroutine between the producer and the response
 // (sink.Writer.StreamInline), so that an idle stream costs little more
-// than its connection.
+// than its connection; a subscription to a [MemHub] has its events written
+// by a pool of writers, so that its handler's goroutine, which only waits,
+// costs less still (see [EventWriter.Subscribe]).
 type EventWriter struct {
 	// Retry is the reconnection time sent to the client when the stream
 	// opens and, with jitter, when the hub shuts down or a producer
@@ -183,10 +185,7 @@ func (w *EventWriter) retry() time.Duration {
 // (unless one of them sent its own) and with a shutdown event when the hub
 // closes. How a failure is told is the encoder's epilogue.
 func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[Frame]) generator.Func[Frame] {
-	interval := w.Heartbeat
-	if interval == 0 {
-		interval = DefaultHeartbeat
-	}
+	interval := w.heartbeatInterval()
 	run := generator.Merge(producers...)
 	if len(producers) == 1 {
 		run = producers[0] // without Merge's goroutine
