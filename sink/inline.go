@@ -9,8 +9,8 @@ import (
 	"github.com/ginstream/ginstream/generator"
 )
 
-// startInline readies the session for StreamInline and returns the
-// producer's context: its cancellation, the clock of Config.MaxDuration
+// startInline readies the session for StreamInline or Open and returns
+// the stream's context: its cancellation, the clock of Config.MaxDuration
 // and the header timer, which endInline ends.
 func (s *session[T]) startInline() context.Context {
 	ctx, cancel := context.WithCancelCause(s.req)

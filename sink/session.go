@@ -26,7 +26,7 @@ import (
 type session[T any] struct {
 	mu         sync.Mutex // StreamInline's: serializes yields and the header timer
 	opened     bool       // headers set, compression and preamble begun
-	yieldDone  bool       // StreamInline's producer has returned
+	yieldDone  bool       // StreamInline's producer has returned, or the OpenStream is closed
 	connFailed bool       // a write failed: the client left or stalled
 	mustPanic  bool       // the response can only be aborted by a panic
 	openStream bool       // opened by Writer.Open: items are yielded from others' goroutines

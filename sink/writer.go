@@ -238,9 +238,10 @@ func (w *Writer[T]) Fail(c *gin.Context, err error) Report {
 	return w.finish(c, Report{Outcome: Failed, Err: err, Status: code}, start)
 }
 
-// serve is what Stream and StreamInline share: it admits the stream past
-// the Limit, runs it on a new session, reports it and, as the last resort
-// of abort, panics with http.ErrAbortHandler once it is reported.
+// serve runs Stream's streams: it admits the stream past the Limit, runs
+// it on a new session, reports it and, as the last resort of abort,
+// panics with http.ErrAbortHandler once it is reported. (StreamInline and
+// Open admit with open, and end with OpenStream.Close.)
 //
 // Its frame stays on the stack for as long as the stream runs, below every
 // write and every wait for an item: admission and the end are in

@@ -59,11 +59,7 @@ type pooledStream struct {
 // closed once the delivery is over (at once if it could not start).
 func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*pooledStream, sink.Report) {
 	retry := w.retry()
-	enc := defaultFrameEncoder
-	if retry != DefaultRetry {
-		enc = FrameEncoder{Retry: retry}
-	}
-	o, refused := (&sink.Writer[Frame]{Encoder: enc, Config: w.Config}).Open(c)
+	o, refused := w.sinkWriter(retry).Open(c)
 	if o == nil {
 		return nil, refused
 	}

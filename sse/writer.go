@@ -158,12 +158,17 @@ func (w *EventWriter) streamFrames(c *gin.Context, producers []generator.Func[Fr
 // producers wrapped in the stream's opening, heartbeats and end.
 func (w *EventWriter) inline(producers []generator.Func[Frame]) (*sink.Writer[Frame], generator.Func[Frame]) {
 	retry := w.retry()
+	return w.sinkWriter(retry), w.producer(retry, producers)
+}
+
+// sinkWriter returns the sink.Writer of a stream whose retry time is
+// retry.
+func (w *EventWriter) sinkWriter(retry time.Duration) *sink.Writer[Frame] {
 	enc := defaultFrameEncoder
 	if retry != DefaultRetry {
 		enc = FrameEncoder{Retry: retry}
 	}
-	s := &sink.Writer[Frame]{Encoder: enc, Config: w.Config}
-	return s, w.producer(retry, producers)
+	return &sink.Writer[Frame]{Encoder: enc, Config: w.Config}
 }
 
 // defaultFrameEncoder is the encoder of streams with the default retry

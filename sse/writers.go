@@ -33,7 +33,7 @@ type writers struct {
 	queue   []job     // queue[head:] wait for a writer
 	head    int
 	running int    // writer goroutines
-	idle    int    // writers waiting on ready
+	idle    int    // writers waiting on ready that no schedule has signalled
 	taken   uint64 // subscriptions taken from the queue so far
 	check   *time.Timer
 	checked uint64 // taken when check was armed

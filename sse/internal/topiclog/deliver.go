@@ -181,7 +181,7 @@ func (c *Cursor[T]) Take(yield func(T) error) error {
 
 // skipped returns the item that tells a subscriber that it skipped the
 // missed items before from: a Reset if they were replayed items, Missed
-// otherwise. It is apart from Deliver for the same reason as slow.
+// otherwise. It is apart from Take for the same reason as slow.
 func (l *Log[T]) skipped(replayed bool, from, missed uint64) T {
 	if replayed {
 		return l.config.Reset(ResetTooOld, from-1)
@@ -190,7 +190,7 @@ func (l *Log[T]) skipped(replayed bool, from, missed uint64) T {
 }
 
 // slow returns the error that ends the delivery to a subscriber n items
-// behind, under Disconnect. It is apart from Deliver, whose frame stays on
+// behind, under Disconnect. It is apart from Take, whose frame stays on
 // the stack under every yield, so that its arguments take no room there.
 func slow(err error, n uint64) error {
 	return fmt.Errorf("%w: %d events behind", err, n)
