@@ -430,3 +430,96 @@ func TestInlineLimit(t *testing.T) {
 		t.Errorf("first stream's report: %v, %v", r.Outcome, r.Err)
 	}
 }
+
+// refusing encodes strings as lines, but fails for "bad".
+type refusing struct{ sink.Lines[string] }
+
+var errBadItem = errors.New("bad item")
+
+func (e refusing) Append(dst []byte, item string) ([]byte, error) {
+	if item == "bad" {
+		return dst, errBadItem
+	}
+	return e.Lines.Append(dst, item)
+}
+
+// TestOpenContext: the context of a stream made with Writer.Open is made
+// only when asked for, and is then what it would have been had it been
+// made at Open: already cancelled, with the stream's error as cause, for
+// a stream that failed or was closed before, and ended by MaxDuration
+// counted from Open.
+func TestOpenContext(t *testing.T) {
+	rep := newReports()
+	w := newWriter[string](refusing{}, rep)
+	w.MaxDuration = 200 * time.Millisecond
+	type result struct {
+		done  bool  // the context was done when asked for, or soon after
+		cause error // its cause
+	}
+	results := make(chan result, 1)
+	waitDone := func(ctx context.Context) result {
+		select {
+		case <-ctx.Done():
+			return result{true, context.Cause(ctx)}
+		case <-time.After(patience):
+			return result{false, nil}
+		}
+	}
+	doneNow := func(ctx context.Context) result {
+		return result{ctx.Err() != nil, context.Cause(ctx)}
+	}
+	engine := newEngine(false)
+	engine.GET("/failed-then-asked", func(c *gin.Context) {
+		o, _ := w.Open(c)
+		err := o.Yield("bad")
+		results <- doneNow(o.Context())
+		o.Close(err)
+	})
+	engine.GET("/asked-then-failed", func(c *gin.Context) {
+		o, _ := w.Open(c)
+		ctx := o.Context()
+		err := o.Yield("bad")
+		results <- doneNow(ctx)
+		o.Close(err)
+	})
+	engine.GET("/closed-then-asked", func(c *gin.Context) {
+		o, _ := w.Open(c)
+		o.Close(o.Yield("good"))
+		results <- doneNow(o.Context())
+	})
+	engine.GET("/clock", func(c *gin.Context) {
+		o, _ := w.Open(c)
+		start := time.Now()
+		time.Sleep(w.MaxDuration * 3 / 4)
+		r := waitDone(o.Context())
+		if elapsed := time.Since(start); elapsed > w.MaxDuration*5/4 {
+			r.cause = fmt.Errorf("done %v after Open, not at MaxDuration (%v) after it: %v", elapsed, w.MaxDuration, r.cause)
+		}
+		results <- r
+		o.Close(context.Cause(o.Context()))
+	})
+	p := protocol{"HTTP1.1", false}
+	client, url := serve(t, p, engine)
+	for _, tc := range []struct {
+		path    string
+		cause   error
+		outcome sink.Outcome
+	}{
+		{"/failed-then-asked", errBadItem, sink.Failed},
+		{"/asked-then-failed", errBadItem, sink.Failed},
+		{"/closed-then-asked", generator.ErrClosed, sink.Completed},
+		{"/clock", sink.ErrMaxDuration, sink.Expired},
+	} {
+		t.Run(tc.path[1:], func(t *testing.T) {
+			resp := get(t, t.Context(), client, p, url+tc.path)
+			_, _ = io.ReadAll(resp.Body)
+			r := <-results
+			if !r.done || !errors.Is(r.cause, tc.cause) {
+				t.Errorf("the stream's context: done %v, cause %v; want done, cause %v", r.done, r.cause, tc.cause)
+			}
+			if rep := rep.next(t); rep.Outcome != tc.outcome {
+				t.Errorf("report: %v, %v; want %v", rep.Outcome, rep.Err, tc.outcome)
+			}
+		})
+	}
+}

@@ -68,7 +68,7 @@ func (s *session[T]) stop(err error) {
 	if cause == io.EOF {
 		cause = generator.ErrClosed
 	}
-	s.cancel(cause)
+	s.cancelStream(cause)
 	if s.group != nil {
 		if cerr := s.group.Close(); err == io.EOF && cerr != nil {
 			// A producer failed after the last item was taken.

@@ -9,15 +9,52 @@ import (
 	"github.com/ginstream/ginstream/generator"
 )
 
-// startInline readies the session for StreamInline or Open and returns
-// the stream's context: its cancellation, the clock of Config.MaxDuration
-// and the header timer, which endInline ends.
-func (s *session[T]) startInline() context.Context {
+// startInline readies the session for StreamInline or Open: the header
+// timer, which endInline stops. The stream's context is made when it is
+// first asked for (streamContext): a stream whose handler never asks for
+// it — sse's subscriptions to a MemHub, which watch the request's context
+// and their delivery — registers no child in the request's context, whose
+// map of children, with the child and its channel, would cost about 0.45
+// KB for as long as the stream is open.
+func (s *session[T]) startInline() {
+	s.stopHeaders = s.headerTimer(&s.mu)
+}
+
+// streamContext returns the stream's context, made on its first use:
+// derived from the request's, it is cancelled, with the stream's error as
+// its cause, once the stream cannot go on or is closed, and at
+// Config.MaxDuration after the stream began. s.mu must be held.
+func (s *session[T]) streamContext() context.Context {
+	if s.ctx != nil {
+		return s.ctx
+	}
 	ctx, cancel := context.WithCancelCause(s.req)
 	s.cancel = cancel
-	ctx, s.stopClock = s.w.lifetime(ctx)
-	s.stopHeaders = s.headerTimer(&s.mu)
+	if d := s.w.MaxDuration; d > 0 {
+		var stopClock context.CancelFunc
+		ctx, stopClock = context.WithDeadlineCause(ctx, s.start.Add(d), ErrMaxDuration)
+		s.cancel = func(cause error) {
+			cancel(cause)
+			stopClock()
+		}
+	}
+	s.ctx = ctx
+	switch { // as it would have been cancelled, had it been made at Open
+	case s.yieldDone && s.report.Err != nil:
+		s.cancel(s.report.Err)
+	case s.yieldDone:
+		s.cancel(generator.ErrClosed)
+	case s.err != nil:
+		s.cancel(s.err)
+	}
 	return ctx
+}
+
+// cancelStream cancels the stream's context with cause, if it has one.
+func (s *session[T]) cancelStream(cause error) {
+	if s.cancel != nil {
+		s.cancel(cause)
+	}
 }
 
 // yieldInline is StreamInline's yield: it writes item, serialized with
@@ -31,11 +68,10 @@ func (s *session[T]) yieldInline(item T) error {
 // endInline settles how StreamInline's producer ended, with err, once it
 // has returned.
 func (s *session[T]) endInline(err error) {
-	defer s.cancel(nil)
-	defer s.stopClock()
 	s.stopHeaders()
 	s.mu.Lock() // a yield from a goroutine the producer failed to join ends now
 	defer s.mu.Unlock()
+	defer s.cancelStream(nil)
 	s.yieldDone = true
 	switch {
 	case s.err != nil:
@@ -69,12 +105,12 @@ func (s *session[T]) headerTimer(mu *sync.Mutex) (stop func()) {
 		}
 		if err := s.open(); err != nil {
 			s.err = err
-			s.cancel(err)
+			s.cancelStream(err)
 			return
 		}
 		s.sendHeaders(s.c.Writer)
 		if s.err != nil {
-			s.cancel(s.err)
+			s.cancelStream(s.err)
 		} else {
 			s.idle()
 		}
@@ -113,7 +149,7 @@ func (s *session[T]) writeItem(item T) error {
 	if s.buf, err = s.enc.Append(s.buf, item); err != nil {
 		s.buf = s.buf[:0]
 		s.err = err
-		s.cancel(err)
+		s.cancelStream(err)
 		return err
 	}
 	s.report.Items++
@@ -122,7 +158,7 @@ func (s *session[T]) writeItem(item T) error {
 		// the stall timeout.
 		s.idle()
 	} else {
-		s.cancel(s.err)
+		s.cancelStream(s.err)
 	}
 	return s.err
 }

@@ -51,9 +51,9 @@ type session[T any] struct {
 	counter     *countingWriter // counts compressed bytes written
 	outcome     Outcome         // how the stream stopped
 	start       time.Time
-	slot        admission // the stream's place in the Limit; zero if none is held
-	stopClock   func()    // StreamInline's: ends the clock of Config.MaxDuration
-	stopHeaders func()    // StreamInline's: stops the header timer
+	slot        admission       // the stream's place in the Limit; zero if none is held
+	stopHeaders func()          // StreamInline's: stops the header timer
+	ctx         context.Context // StreamInline's and Open's: nil until streamContext makes it
 }
 
 // open prepares the response for the first bytes: headers, compression,

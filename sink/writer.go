@@ -149,7 +149,7 @@ func (w *Writer[T]) StreamInline(c *gin.Context, producer generator.Func[T]) Rep
 		return refused
 	}
 	defer o.s.releaseSlot() // if the report panics
-	return o.Close(producer.Call(o.ctx, o.Yield))
+	return o.Close(producer.Call(o.Context(), o.Yield))
 }
 
 // Open opens a stream that has no producer call: its items are written by
@@ -184,19 +184,26 @@ func (w *Writer[T]) open(c *gin.Context) (*OpenStream[T], Report) {
 	if s == nil {
 		return nil, refused
 	}
-	return &OpenStream[T]{s: s, ctx: s.startInline()}, Report{}
+	s.startInline()
+	return &OpenStream[T]{s: s}, Report{}
 }
 
 // OpenStream is a stream opened by [Writer.Open].
 type OpenStream[T any] struct {
-	s   *session[T]
-	ctx context.Context
+	s *session[T]
 }
 
 // Context returns the stream's context: derived from the request's, it is
 // cancelled once the stream cannot go on (the client left or stalled, an
-// item failed to encode, Config.MaxDuration passed) or is closed.
-func (o *OpenStream[T]) Context() context.Context { return o.ctx }
+// item failed to encode, Config.MaxDuration passed since Open) or is
+// closed. It is made when first asked for: a handler that needs only to
+// know when the client leaves may watch the request's context instead,
+// which costs the stream less memory.
+func (o *OpenStream[T]) Context() context.Context {
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	return o.s.streamContext()
+}
 
 // Yield writes item to the response at once, flushed, as the yield of
 // [Writer.StreamInline] does: it blocks for as long as the client takes to

@@ -33,12 +33,19 @@ func (w *EventWriter) subscribePooled(c *gin.Context, h *MemHub, topic string) s
 	if st == nil {
 		return refused
 	}
+	// The request's context tells when the client leaves; a write that
+	// fails ends the delivery. The stream's own context is made only for
+	// the clock of a MaxDuration: it would cost a child in the request's.
+	ctx := c.Request.Context()
+	if w.MaxDuration > 0 {
+		ctx = st.o.Context()
+	}
 	select {
 	case <-st.p.done:
-	case <-st.o.Context().Done():
-		st.p.finish(context.Cause(st.o.Context()))
+	case <-ctx.Done():
+		st.p.finish(context.Cause(ctx))
 	}
-	return st.close()
+	return st.close(ctx)
 }
 
 // pooledStream is an event stream subscribed to a MemHub, whose events
@@ -72,8 +79,7 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 	if interval := w.heartbeatInterval(); interval > 0 {
 		st.es.hb.begin(interval)
 	}
-	ctx := o.Context()
-	if ctx.Err() != nil {
+	if ctx := c.Request.Context(); ctx.Err() != nil {
 		st.p.finish(context.Cause(ctx))
 		return st, sink.Report{}
 	}
@@ -91,15 +97,16 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 
 // close ends the stream once its delivery is over, on the handler's
 // goroutine: it leaves the topic, stops the heartbeats, sends the end or
-// shutdown event that is due and closes the stream.
-func (st *pooledStream) close() sink.Report {
+// shutdown event that is due (a shutdown only while ctx, the context the
+// handler watched, is not done) and closes the stream.
+func (st *pooledStream) close(ctx context.Context) sink.Report {
 	err := st.p.end()
 	if st.topic != nil {
 		st.p.pool.detach()
 		st.hub.leave(st.name, st.topic)
 	}
 	st.es.hb.stop()
-	err = ending(st.o.Context(), err, st.es.ended.Load(), st.es.hb.send, st.retry)
+	err = ending(ctx, err, st.es.ended.Load(), st.es.hb.send, st.retry)
 	return st.o.Close(err)
 }
 
