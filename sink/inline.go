@@ -62,8 +62,29 @@ func (s *session[T]) cancelStream(cause error) {
 func (s *session[T]) yieldInline(item T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.writeItem(item)
+	if len(s.buf) > 0 { // never between yields; kept safe all the same
+		return s.writeItem(item)
+	}
+	p := inlineBuffers.Get().(*[]byte)
+	s.buf = *p
+	err := s.writeItem(item)
+	*p, s.buf = s.buf[:0], nil
+	if cap(*p) <= maxLentBuffer {
+		inlineBuffers.Put(p)
+	}
+	return err
 }
+
+// inlineBuffers lends the buffer an inline stream encodes an item into, for
+// the item's write: a stream that holds one of its own between items
+// holds it for as long as it waits for the next, which for thousands of
+// idle event streams is as many buffers as the largest event each has
+// sent. The pool keeps about one per processor busy writing.
+var inlineBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxLentBuffer is the largest buffer inlineBuffers keeps: one that a huge
+// item grew is left to the collector rather than lent for small ones.
+const maxLentBuffer = 64 << 10
 
 // endInline settles how StreamInline's producer ended, with err, once it
 // has returned.
