@@ -53,7 +53,7 @@ func (w *EventWriter) subscribePooled(c *gin.Context, h *MemHub, topic string) s
 type pooledStream struct {
 	p     pooled
 	o     *sink.OpenStream[Frame]
-	es    eventStream // the heartbeat, and whether the hub sent an EventEnd
+	es    eventStream // its silence, and whether the hub sent an EventEnd
 	retry time.Duration
 	hub   *MemHub
 	name  string
@@ -70,14 +70,11 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 	if o == nil {
 		return nil, refused
 	}
-	st := &pooledStream{o: o, retry: retry, hub: h, name: name, es: eventStream{hb: heartbeat{yield: o.Yield}}}
-	st.p = pooled{pool: eventWriters, yield: st.es.send, done: make(chan struct{})}
+	st := &pooledStream{o: o, retry: retry, hub: h, name: name, es: eventStream{silence: silence{yield: o.Yield}}}
+	st.p = pooled{pool: eventWriters, es: &st.es, done: make(chan struct{})}
 	if err := o.Yield(retryFrame(retry)); err != nil {
 		st.p.finish(err)
 		return st, sink.Report{}
-	}
-	if interval := w.heartbeatInterval(); interval > 0 {
-		st.es.hb.begin(interval)
 	}
 	if ctx := c.Request.Context(); ctx.Err() != nil {
 		st.p.finish(context.Cause(ctx))
@@ -91,6 +88,10 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 	st.topic = t
 	p := &st.p
 	p.subscribe(t.log, start)
+	if interval := w.heartbeatInterval(); interval > 0 {
+		st.es.track(interval)
+		p.pool.beats.add(p, clock()+interval)
+	}
 	p.pool.schedule(p) // the reset, the replay, and what came since it was placed
 	return st, sink.Report{}
 }
@@ -100,13 +101,13 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 // shutdown event that is due (a shutdown only while ctx, the context the
 // handler watched, is not done) and closes the stream.
 func (st *pooledStream) close(ctx context.Context) sink.Report {
+	st.p.pool.beats.remove(&st.p)
 	err := st.p.end()
 	if st.topic != nil {
 		st.p.pool.detach()
 		st.hub.leave(st.name, st.topic)
 	}
-	st.es.hb.stop()
-	err = ending(ctx, err, st.es.ended.Load(), st.es.hb.send, st.retry)
+	err = ending(ctx, err, st.es.ended.Load(), st.es.silence.send, st.retry)
 	return st.o.Close(err)
 }
 
@@ -133,8 +134,9 @@ const (
 // topic's log and yield, while its handler only waits for done.
 type pooled struct {
 	pool  *writers
-	yield func(Frame) error
+	es    *eventStream // what it yields through
 	state atomic.Int32
+	beat  atomic.Bool // a heartbeat is due: sent, on its next run, if the stream is still silent
 	once  sync.Once
 	done  chan struct{} // closed once the delivery is over
 	err   error         // why; set before done is closed
@@ -142,6 +144,8 @@ type pooled struct {
 	mu       sync.Mutex // held while a writer takes and yields, and to detach
 	cursor   *topiclog.Cursor[Frame]
 	detached bool // the handler is done with it: no more yields
+
+	beatSlot int // its index in its pool's beats plus one; 0 if it has no heartbeat scheduled
 }
 
 // subscribe places p in a topic's log at start, among its pool's
@@ -183,7 +187,7 @@ func (p *pooled) wake() {
 }
 
 // run is what a writer does with p: it yields what p's topic has new for
-// it, until up to date (then p waits, idle, for its next wake) or the
+// it, and a heartbeat if one is due, until up to date (then p waits, idle, for its next wake) or the
 // delivery is over (then p is never queued again).
 func (p *pooled) run() {
 	p.mu.Lock()
@@ -215,7 +219,13 @@ func (p *pooled) take() (err error) {
 			err = &generator.PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return p.cursor.Take(p.yield)
+	if err := p.cursor.Take(p.es.send); err != nil {
+		return err
+	}
+	if p.beat.Swap(false) {
+		_, err = p.es.beat()
+	}
+	return err
 }
 
 // afterTakeHook, if set (by tests), runs after each look at the log that

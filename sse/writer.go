@@ -202,35 +202,42 @@ func (w *EventWriter) producer(retry time.Duration, producers []generator.Func[F
 		if err := yield(retryFrame(retry)); err != nil {
 			return err
 		}
-		st := &eventStream{hb: heartbeat{yield: yield}}
+		st := &inlineStream{eventStream: eventStream{silence: silence{yield: yield}}}
 		if interval > 0 {
-			st.hb.begin(interval)
+			st.hb.begin(&st.silence, interval)
 			defer st.hb.stop()
 		}
 		// Not through run.Call: the sink calls this producer through
 		// Call, which recovers a panic of run too, on this goroutine,
 		// with one frame less under every write.
 		err := run(ctx, st.send)
-		return ending(ctx, err, st.ended.Load(), st.hb.send, retry)
+		return ending(ctx, err, st.ended.Load(), st.silence.send, retry)
 	}
 }
 
-// eventStream is what a stream's producer keeps while its producers run:
-// its heartbeat and whether a producer yielded an EventEnd of its own. It
-// is one object, so that each event's yield touches one line of memory
-// for it: with thousands of subscribers, each wakes with its state cold in
-// the cache.
+// eventStream is what a stream keeps while its events are written: its
+// silence, for heartbeats, and whether a producer yielded an EventEnd of
+// its own. It is one object, so that each event's yield touches one line
+// of memory for it: with thousands of subscribers, each wakes with its
+// state cold in the cache.
 type eventStream struct {
-	ended atomic.Bool
-	hb    heartbeat // its fields that send reads first: both in one line
+	ended   atomic.Bool
+	silence // its fields that send reads first: both in one line
 }
 
-// send yields f through the heartbeat, noting an EventEnd.
+// send yields f through the silence, noting an EventEnd.
 func (st *eventStream) send(f Frame) error {
 	if f.f != nil && f.f.event.Name == EventEnd {
 		st.ended.Store(true)
 	}
-	return st.hb.send(f)
+	return st.silence.send(f)
+}
+
+// inlineStream is the eventStream of a stream written from its producer's
+// goroutine, with the timer of its heartbeats.
+type inlineStream struct {
+	eventStream
+	hb heartbeat
 }
 
 // ending sends what ends a stream whose producers returned err: an end

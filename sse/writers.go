@@ -41,6 +41,8 @@ type writers struct {
 	// attached is the number of subscriptions attached: writers wait
 	// for work while it is positive and end when it falls to zero.
 	attached int
+
+	beats beats // the subscriptions' heartbeats
 }
 
 // eventWriters is the pool of every pooled subscription of the process.

@@ -40,7 +40,7 @@ func subscribeRecorder(t *testing.T, h *MemHub, ws *writers, gate <-chan struct{
 		t.Fatal(err)
 	}
 	r.topic = topic
-	r.p = &pooled{pool: ws, yield: r.yield, done: make(chan struct{})}
+	r.p = &pooled{pool: ws, es: &eventStream{silence: silence{yield: r.yield}}, done: make(chan struct{})}
 	r.p.subscribe(topic.log, start)
 	ws.schedule(r.p)
 	return r
@@ -195,7 +195,7 @@ func TestWritersPanic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pooled{pool: ws, yield: func(Frame) error { panic("boom") }, done: make(chan struct{})}
+	p := &pooled{pool: ws, es: &eventStream{silence: silence{yield: func(Frame) error { panic("boom") }}}, done: make(chan struct{})}
 	p.subscribe(topic.log, start)
 	ws.schedule(p)
 	other := subscribeRecorder(t, h, ws, nil)
