@@ -13,7 +13,7 @@ import (
 var layers = map[string][]string{
 	"generator":      {"internal/nowait"},
 	"sink":           {"generator", "internal/nowait", "internal/ownstack"},
-	"sse":            {"sink", "generator", "sse/internal/topiclog"},
+	"sse":            {"sink", "generator", "sse/internal/topiclog", "internal/rawquery"},
 	"sse/natshub":    {"sse", "sink", "generator", "sse/internal/topiclog", "internal/natsname"},
 	"sse/hubtest":    {"sse", "sink", "generator"},
 	"runs":           {"sse", "sink", "generator", "internal/accept"},
@@ -21,7 +21,7 @@ var layers = map[string][]string{
 	"runs/storetest": {"runs"},
 	"streammetrics":  {"sink", "generator"},
 	"ticket":         {},
-	"handlers":       {"runs", "sse", "sink", "generator", "internal/accept"},
+	"handlers":       {"runs", "sse", "sink", "generator", "internal/accept", "internal/rawquery"},
 }
 
 // TestLayers fails if a library package imports a ginstream package that

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ginstream/ginstream/internal/rawquery"
 )
 
 // ParamError reports a query parameter that is malformed, out of range or
@@ -90,38 +91,29 @@ func intParam(c *gin.Context, name string, def, lo, hi int64) (int64, *ParamErro
 // "" when it is absent. Any other value, or a query string that net/url
 // cannot parse, is a *ParamError.
 func choiceParam(c *gin.Context, name string, allowed []string, fold bool) (string, *ParamError) {
-	pe := &ParamError{Param: name, Allowed: allowed}
 	raw, present, err := queryParam(c, name)
 	switch {
 	case err != nil:
-		pe.Msg = fmt.Sprintf("the query string is malformed (%v), so query parameter %q cannot be read", err, name)
-		return "", pe
+		return "", &ParamError{Param: name, Allowed: allowed,
+			Msg: fmt.Sprintf("the query string is malformed (%v), so query parameter %q cannot be read", err, name)}
 	case !present:
 		return "", nil
 	}
 	if i := slices.IndexFunc(allowed, func(a string) bool { return a == raw || fold && strings.EqualFold(a, raw) }); i >= 0 {
 		return allowed[i], nil
 	}
-	pe.Value = shorten(raw)
-	pe.Msg = fmt.Sprintf("query parameter %q must be one of %q", name, allowed)
-	return "", pe
+	return "", &ParamError{Param: name, Allowed: allowed, Value: shorten(raw),
+		Msg: fmt.Sprintf("query parameter %q must be one of %q", name, allowed)}
 }
 
 // queryParam returns the first value of the query parameter name of c and
 // whether it is present, or the error net/url finds in c's query string.
-// It parses the query string itself rather than through gin's GetQuery,
-// which keeps the parsed query in the Context for as long as the handler
-// runs: 0.3–0.4 KiB more per open event stream, for a value read once.
+// It reads the query string itself (rawquery.Get) rather than through
+// gin's GetQuery, which keeps the parsed query in the Context for as long
+// as the handler runs: 0.3–0.4 KiB more per open event stream, for a value
+// read once.
 func queryParam(c *gin.Context, name string) (string, bool, error) {
-	values, err := url.ParseQuery(c.Request.URL.RawQuery)
-	if err != nil {
-		return "", false, err
-	}
-	v, ok := values[name]
-	if !ok || len(v) == 0 {
-		return "", false, nil
-	}
-	return v[0], true, nil
+	return rawquery.Get(c.Request.URL.RawQuery, name)
 }
 
 // shorten cuts a parameter's value to at most 64 bytes for an error body.

@@ -56,6 +56,18 @@ func mustFrame(e Event) Frame {
 // dispatches nothing: "retry: ms" and a blank line. [EventEncoder] always adds
 // a data line, which would make the browser dispatch an empty message.
 func retryFrame(d time.Duration) Frame {
+	if d == DefaultRetry {
+		return defaultRetryFrame
+	}
+	return newRetryFrame(d)
+}
+
+// defaultRetryFrame is the retry frame of the default retry time, which
+// most streams open with: made once, as frames are shared.
+var defaultRetryFrame = newRetryFrame(DefaultRetry)
+
+// newRetryFrame makes the retry frame of d.
+func newRetryFrame(d time.Duration) Frame {
 	wire := strconv.AppendInt([]byte("retry: "), max(d.Milliseconds(), 1), 10)
 	return Frame{&frame{event: Event{Retry: d}, wire: append(wire, "\n\n"...)}}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/generator"
+	"github.com/ginstream/ginstream/internal/rawquery"
 	"github.com/ginstream/ginstream/sink"
 )
 
@@ -99,8 +100,12 @@ func LastEventID(c *gin.Context) string {
 		return id
 	}
 	// Not c.Query, which keeps the parsed query string in the Context for
-	// as long as the stream is open: 0.3–0.4 KiB more per idle stream.
-	return c.Request.URL.Query().Get("lastEventId")
+	// as long as the stream is open: 0.3–0.4 KiB more per idle stream; and
+	// not URL.Query, whose map is garbage left among what the stream
+	// keeps. As URL.Query does, a malformed query string's other
+	// parameters are read.
+	id, _, _ := rawquery.Get(c.Request.URL.RawQuery, "lastEventId")
+	return id
 }
 
 // Stream streams the events of producers to the client and returns the

@@ -170,25 +170,27 @@ func (ws *writers) write() {
 // deep stack would count, at a GC, in the average from which the runtime
 // sizes the stacks of new goroutines (net/http's background readers).
 func (ws *writers) call(f func()) {
-	c := &call{f: f, done: make(chan struct{})}
+	c := &call{f: f}
+	c.done.Add(1)
 	ws.attach()
 	defer ws.detach()
 	ws.schedule(c)
-	<-c.done
+	c.done.Wait()
 	if c.panicked != nil {
 		panic(c.panicked)
 	}
 }
 
-// call is a job of writers.call.
+// call is a job of writers.call. Its caller waits on a WaitGroup rather
+// than a channel: one object fewer for every stream set up.
 type call struct {
 	f        func()
-	done     chan struct{}
+	done     sync.WaitGroup
 	panicked any
 }
 
 func (c *call) run() {
-	defer close(c.done)
+	defer c.done.Done()
 	defer func() { c.panicked = recover() }()
 	c.f()
 }

@@ -55,9 +55,12 @@ type Start[T any] struct {
 func (l *Log[T]) Resume(lastID string, record Range) Start[T] {
 	newest := record.Newest
 	live := Start[T]{Next: newest + 1, Joined: newest}
+	if lastID == "" {
+		return live // no id (and no error of ParseUint's to allocate)
+	}
 	id, err := strconv.ParseUint(lastID, 10, 64)
 	if err != nil {
-		return live // no id, or a malformed one
+		return live // a malformed id
 	}
 	if id > newest {
 		live.Reset = ResetUnknown
