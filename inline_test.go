@@ -451,7 +451,7 @@ func (e refusing) Append(dst []byte, item string) ([]byte, error) {
 func TestOpenContext(t *testing.T) {
 	rep := newReports()
 	w := newWriter[string](refusing{}, rep)
-	w.MaxDuration = 200 * time.Millisecond
+	w.MaxDuration = 400 * time.Millisecond
 	type result struct {
 		done  bool  // the context was done when asked for, or soon after
 		cause error // its cause
@@ -492,7 +492,7 @@ func TestOpenContext(t *testing.T) {
 		start := time.Now()
 		time.Sleep(w.MaxDuration * 3 / 4)
 		r := waitDone(o.Context())
-		if elapsed := time.Since(start); elapsed > w.MaxDuration*5/4 {
+		if elapsed := time.Since(start); elapsed > w.MaxDuration*11/8 {
 			r.cause = fmt.Errorf("done %v after Open, not at MaxDuration (%v) after it: %v", elapsed, w.MaxDuration, r.cause)
 		}
 		results <- r

@@ -17,9 +17,9 @@ import (
 // subscribePooled is Subscribe for a MemHub. A writer of the pool opens
 // the stream and places the subscriber (opening goes deeper than the
 // wait), while the handler's goroutine waits, a few frames below gin and
-// writing nothing, for that and then for the subscription to end; the pool's writers write
-// its events, and its heartbeats are written from their timer. So the
-// handler's goroutine keeps a 4 KiB stack, where one that writes through
+// writing nothing, for that and then for the subscription to end; the
+// pool's writers write its events and, as the pool's schedule tells them
+// (beats), its heartbeats. So the handler's goroutine keeps a 4 KiB stack, where one that writes through
 // net/http needs 8, and the runtime, which starts goroutines at the
 // average stack in use, starts net/http's background readers at 2 KiB.
 // Only the stream's end (an end or shutdown event, the report) is written
@@ -60,8 +60,8 @@ type pooledStream struct {
 	topic *topic // nil if it never joined
 }
 
-// openPooled opens the stream, sends its retry field, begins its
-// heartbeats and subscribes it to the topic. It returns nil and the
+// openPooled opens the stream, sends its retry field, subscribes it to
+// the topic and puts its heartbeats on the pool's schedule. It returns nil and the
 // report if the stream was refused; otherwise a stream whose p.done is
 // closed once the delivery is over (at once if it could not start).
 func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*pooledStream, sink.Report) {
@@ -97,9 +97,10 @@ func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*poole
 }
 
 // close ends the stream once its delivery is over, on the handler's
-// goroutine: it leaves the topic, stops the heartbeats, sends the end or
-// shutdown event that is due (a shutdown only while ctx, the context the
-// handler watched, is not done) and closes the stream.
+// goroutine: it takes its heartbeats off the pool's schedule, leaves the
+// topic, sends the end or shutdown event that is due (a shutdown only
+// while ctx, the context the handler watched, is not done) and closes the
+// stream.
 func (st *pooledStream) close(ctx context.Context) sink.Report {
 	st.p.pool.beats.remove(&st.p)
 	err := st.p.end()
@@ -187,8 +188,9 @@ func (p *pooled) wake() {
 }
 
 // run is what a writer does with p: it yields what p's topic has new for
-// it, and a heartbeat if one is due, until up to date (then p waits, idle, for its next wake) or the
-// delivery is over (then p is never queued again).
+// it, and a heartbeat if one is due, until up to date (then p waits,
+// idle, for its next wake) or the delivery is over (then p is never
+// queued again).
 func (p *pooled) run() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -208,7 +210,8 @@ func (p *pooled) run() {
 	}
 }
 
-// take yields what p's topic has new for it. A panic under yield (in a
+// take yields what p's topic has new for it, then a heartbeat if one is
+// due and the stream is still silent. A panic under yield (in a
 // middleware's response writer, say) ends the subscription with a
 // *generator.PanicError, as it would a producer's, rather than the
 // process: it runs on a writer of the pool, where no recover of gin's or
