@@ -19,11 +19,11 @@ import (
 // wait), while the handler's goroutine waits, a few frames below gin and
 // writing nothing, for that and then for the subscription to end; the
 // pool's writers write its events and, as the pool's schedule tells them
-// (beats), its heartbeats. So the handler's goroutine keeps a 4 KiB stack, where one that writes through
-// net/http needs 8, and the runtime, which starts goroutines at the
-// average stack in use, starts net/http's background readers at 2 KiB.
-// Only the stream's end (an end or shutdown event, the report) is written
-// from the handler's goroutine.
+// (beats), its heartbeats. So the handler's goroutine keeps a 4 KiB
+// stack, where one that writes through net/http needs 8, and the runtime,
+// which starts goroutines at the average stack in use, starts net/http's
+// background readers at 2 KiB. Only the stream's end (an end or shutdown
+// event, the report) is written from the handler's goroutine.
 func (w *EventWriter) subscribePooled(c *gin.Context, h *MemHub, topic string) sink.Report {
 	var (
 		st      *pooledStream
@@ -61,9 +61,10 @@ type pooledStream struct {
 }
 
 // openPooled opens the stream, sends its retry field, subscribes it to
-// the topic and puts its heartbeats on the pool's schedule. It returns nil and the
-// report if the stream was refused; otherwise a stream whose p.done is
-// closed once the delivery is over (at once if it could not start).
+// the topic and puts its heartbeats on the pool's schedule. It returns nil
+// and the report if the stream was refused; otherwise a stream whose
+// p.done is closed once the delivery is over (at once if it could not
+// start).
 func (w *EventWriter) openPooled(c *gin.Context, h *MemHub, name string) (*pooledStream, sink.Report) {
 	retry := w.retry()
 	o, refused := w.sinkWriter(retry).Open(c)
