@@ -81,9 +81,10 @@
 // handlers.Events on an sse.MemHub), go-sse and r3labs/sse (peers/gosse,
 // peers/r3labs, as their READMEs show), built in this module with
 // internal/broadcast's control endpoints around them; and, only when
-// named, the experiment "pooled" (peers/pooled: net/http handlers that
+// named, the experiments "pooled" (peers/pooled: net/http handlers that
 // never write, served by a pool of writers, a design studied for
-// ginstream). One client process
+// ginstream) and "hijacked" (peers/hijacked: the same with each
+// connection hijacked and the handler returned). One client process
 // (-sse-client, with internal/fanout's subscribers) connects
 // -sse-subscribers, reads the server's RSS idle, has -sse-rate events
 // published for a -sse-window (server CPU per delivery, latency, missed

@@ -30,6 +30,8 @@ var sseServers = []sseServer{
 	{"r3labs", "./sidebyside/peers/r3labs", "/events?stream=messages", false},
 	// A design under study for ginstream, not a library (docs/BENCHMARKS.md).
 	{"pooled", "./sidebyside/peers/pooled", "/events", true},
+	// The same, with each connection hijacked: what that trade buys.
+	{"hijacked", "./sidebyside/peers/hijacked", "/events", true},
 }
 
 // sseConfig is the sse workload's configuration.
