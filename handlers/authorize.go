@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/sink"
+	"github.com/ginstream/ginstream/sse"
 )
 
 // An Authorizer decides, before anything is sent and before the stream
@@ -100,4 +101,17 @@ func (a Authorizer) check(c *gin.Context, resource string, cfg sink.Config) (tim
 		return 0, true
 	}
 	return left, true
+}
+
+// ending returns w, or, if the authorization ends first (left, from
+// check, is positive), a copy of w whose streams end after left. It copies
+// only then: the copy escapes, garbage among what thousands of idle event
+// streams keep.
+func ending(w *sse.EventWriter, left time.Duration) *sse.EventWriter {
+	if left <= 0 {
+		return w
+	}
+	ends := *w
+	ends.MaxDuration = left
+	return &ends
 }

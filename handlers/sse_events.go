@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"cmp"
 	"slices"
 	"time"
 
@@ -79,8 +78,6 @@ func (e Events) Handler() gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		ends := *w
-		ends.MaxDuration = cmp.Or(left, ends.MaxDuration)
-		ends.Subscribe(c, e.Hub, topic)
+		ending(w, left).Subscribe(c, e.Hub, topic)
 	}
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"cmp"
 	"context"
 	"strconv"
 	"sync"
@@ -179,9 +178,7 @@ func (l *LogEvents) Handler() gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		ends := *w
-		ends.MaxDuration = cmp.Or(left, ends.MaxDuration)
-		ends.StreamFrames(c, l.subscription(sse.LastEventID(c), int(n)))
+		ending(w, left).StreamFrames(c, l.subscription(sse.LastEventID(c), int(n)))
 	}
 }
 
