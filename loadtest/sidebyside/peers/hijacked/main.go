@@ -17,50 +17,28 @@ package main
 import (
 	"net"
 	"net/http"
-	"strconv"
-	"sync"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/ginstream/ginstream/loadtest/internal/broadcast"
+	"github.com/ginstream/ginstream/loadtest/sidebyside/peers/internal/poolhub"
 )
-
-// subscriberBuffer is how many frames a subscriber may fall behind
-// before it is dropped, as in the reference.
-const subscriberBuffer = 64
 
 // head is the response's head: the body is close-delimited.
 const head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
 
-// subscriber is one stream: its connection, what is left to write to it,
-// and whether a writer has it queued or in hand.
-type subscriber struct {
-	conn  net.Conn
-	index int // in hub.subs
-
-	// Guarded by the hub's mu.
-	pending   [][]byte
-	scheduled bool // queued for a writer, or being written
-	dropped   bool
-}
-
-// hub is the subscribers, in the order they joined, and the writers.
-type hub struct {
-	mu    sync.Mutex
-	subs  []*subscriber // nil where one left
-	holes int
-
-	queue   []*subscriber // waiting for a writer
-	ready   *sync.Cond    // signals a writer when queue grows
-	writers int           // running
-	idle    int           // waiting on ready
-	taken   uint64        // subscribers taken from queue, for the supervisor
+// deliver writes frames to conn, in one write.
+func deliver(conn net.Conn, frames [][]byte, _ bool) bool {
+	bufs := net.Buffers(frames)
+	_, err := bufs.WriteTo(conn)
+	return err == nil
 }
 
 // serve hijacks the connection, writes the head, joins the hub and
-// returns; a goroutine of the subscriber's waits for the client to close.
-func (h *hub) serve(c *gin.Context) {
+// returns; a goroutine of the subscriber's waits for the client to close
+// the connection, or for the hub to close it when it drops the
+// subscriber.
+func serve(h *poolhub.Hub[net.Conn], c *gin.Context) {
 	conn, rw, err := c.Writer.Hijack()
 	if err != nil {
 		c.AbortWithStatus(http.StatusHTTPVersionNotSupported) // HTTP/2: no hijacking
@@ -74,154 +52,19 @@ func (h *hub) serve(c *gin.Context) {
 		conn.Close()
 		return
 	}
-	s := &subscriber{conn: conn}
-	h.join(s)
-	go h.watch(s)
-}
-
-// watch waits for the client to close the connection (or for the hub to
-// close it), then takes the subscriber out.
-func (h *hub) watch(s *subscriber) {
-	var b [1]byte
-	_, _ = s.conn.Read(b[:])
-	h.mu.Lock()
-	if !s.dropped {
-		h.drop(s)
-	}
-	h.mu.Unlock()
-}
-
-func (h *hub) join(s *subscriber) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s.index = len(h.subs)
-	h.subs = append(h.subs, s)
-}
-
-// drop takes s out of the hub and closes its connection, which ends its
-// watch and any write to it. h.mu must be held.
-func (h *hub) drop(s *subscriber) {
-	s.dropped = true
-	s.pending = nil
-	s.conn.Close()
-	h.subs[s.index] = nil
-	h.holes++
-	if h.holes > len(h.subs)/2 {
-		kept := h.subs[:0]
-		for _, o := range h.subs {
-			if o != nil {
-				o.index = len(kept)
-				kept = append(kept, o)
-			}
-		}
-		clear(h.subs[len(kept):])
-		h.subs, h.holes = kept, 0
-	}
-}
-
-// schedule queues s for a writer unless one has it. h.mu must be held.
-func (h *hub) schedule(s *subscriber) {
-	if s.scheduled {
-		return
-	}
-	s.scheduled = true
-	h.queue = append(h.queue, s)
-	if h.idle > 0 {
-		h.ready.Signal()
-	} else if h.writers == 0 {
-		h.writers++
-		go h.write()
-	}
-}
-
-// publish encodes one frame and gives it to every subscriber, in the order
-// they joined, dropping those that are too far behind.
-func (h *hub) publish(id uint64, data []byte) error {
-	f := make([]byte, 0, len(data)+32)
-	f = append(f, "id: "...)
-	f = strconv.AppendUint(f, id, 10)
-	f = append(f, "\ndata: "...)
-	f = append(f, data...)
-	f = append(f, "\n\n"...)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, s := range h.subs {
-		if s == nil {
-			continue
-		}
-		if len(s.pending) >= subscriberBuffer {
-			h.drop(s)
-			continue
-		}
-		s.pending = append(s.pending, f)
-		h.schedule(s)
-	}
-	return nil
-}
-
-// write is one writer: it writes the pending frames of the subscribers
-// queued, one subscriber at a time. Writers never end: this is an
-// experiment, run for one measurement.
-func (h *hub) write() {
-	h.mu.Lock()
-	for {
-		for len(h.queue) == 0 {
-			h.idle++
-			h.ready.Wait()
-			h.idle--
-		}
-		s := h.queue[0]
-		h.queue[0] = nil
-		h.queue = h.queue[1:]
-		if len(h.queue) == 0 {
-			h.queue = nil
-		}
-		h.taken++
-		frames := s.pending
-		s.pending = nil
-		dropped := s.dropped
-		h.mu.Unlock()
-		ok := dropped || deliver(s.conn, frames)
-		h.mu.Lock()
-		if !ok && !s.dropped {
-			h.drop(s)
-		}
-		s.scheduled = false
-		if len(s.pending) > 0 && !s.dropped {
-			h.schedule(s)
-		}
-	}
-}
-
-// deliver writes frames to conn, in one write.
-func deliver(conn net.Conn, frames [][]byte) bool {
-	bufs := net.Buffers(frames)
-	_, err := bufs.WriteTo(conn)
-	return err == nil
-}
-
-// supervise adds a writer whenever the queue has not moved for a
-// millisecond while every writer is busy, as in the pooled experiment.
-func (h *hub) supervise() {
-	var last uint64
-	for range time.Tick(time.Millisecond) {
-		h.mu.Lock()
-		if len(h.queue) > 0 && h.idle == 0 && h.taken == last {
-			h.writers++
-			go h.write()
-		}
-		last = h.taken
-		h.mu.Unlock()
-	}
+	s := h.Join(conn)
+	go func() {
+		var b [1]byte
+		_, _ = conn.Read(b[:])
+		h.Leave(s)
+	}()
 }
 
 func main() {
-	h := &hub{}
-	h.ready = sync.NewCond(&h.mu)
-	go h.supervise()
+	h := poolhub.New(deliver, func(c net.Conn) { c.Close() })
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery())
-	r.GET("/events", h.serve)
-	broadcast.Main("/events", r, h.publish)
+	r.GET("/events", func(c *gin.Context) { serve(h, c) })
+	broadcast.Main("/events", r, h.Publish)
 }
