@@ -77,6 +77,18 @@ const ReadyPrefix = "broadcast: listening on "
 // time; it may block (a server that waits for a slow subscriber).
 type Publish func(id uint64, data []byte) error
 
+// Frame returns the Server-Sent Events frame of an event with id and
+// data, which holds no line break: "id: ", "data: " and a blank line, as
+// the peers written without a library encode it, once per event.
+func Frame(id uint64, data []byte) []byte {
+	f := make([]byte, 0, len(data)+32)
+	f = append(f, "id: "...)
+	f = strconv.AppendUint(f, id, 10)
+	f = append(f, "\ndata: "...)
+	f = append(f, data...)
+	return append(f, "\n\n"...)
+}
+
 // Schedule is a publishing schedule: event k (from 0) is due at StartNs +
 // k × IntervalNs, in nanoseconds since 1970.
 type Schedule struct {

@@ -9,7 +9,6 @@ package main
 
 import (
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/ginstream/ginstream/loadtest/internal/broadcast"
@@ -61,12 +60,7 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // publish sends one frame to every subscriber, dropping those that are
 // too far behind.
 func (h *hub) publish(id uint64, data []byte) error {
-	f := make([]byte, 0, len(data)+32)
-	f = append(f, "id: "...)
-	f = strconv.AppendUint(f, id, 10)
-	f = append(f, "\ndata: "...)
-	f = append(f, data...)
-	f = append(f, "\n\n"...)
+	f := broadcast.Frame(id, data)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs {

@@ -11,9 +11,10 @@
 package poolhub
 
 import (
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ginstream/ginstream/loadtest/internal/broadcast"
 )
 
 // subscriberBuffer is how many frames a subscriber may fall behind
@@ -128,12 +129,7 @@ func (h *Hub[C]) schedule(s *Subscriber[C]) {
 // Publish encodes one frame and gives it to every subscriber, in the order
 // they joined, dropping those that are too far behind.
 func (h *Hub[C]) Publish(id uint64, data []byte) error {
-	f := make([]byte, 0, len(data)+32)
-	f = append(f, "id: "...)
-	f = strconv.AppendUint(f, id, 10)
-	f = append(f, "\ndata: "...)
-	f = append(f, data...)
-	f = append(f, "\n\n"...)
+	f := broadcast.Frame(id, data)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, s := range h.subs {
