@@ -83,8 +83,10 @@
 // internal/broadcast's control endpoints around them; and, only when
 // named, the experiments "pooled" (peers/pooled: net/http handlers that
 // never write, served by a pool of writers, a design studied for
-// ginstream) and "hijacked" (peers/hijacked: the same with each
-// connection hijacked and the handler returned). One client process
+// ginstream), "hijacked" (peers/hijacked: the same with each
+// connection hijacked and the handler returned), "go-sse-gin" and
+// "r3labs-gin" (go-sse's and r3labs/sse's servers mounted in gin, as a
+// gin app would mount them: broadcast's -gin). One client process
 // (-sse-client, with internal/fanout's subscribers) connects
 // -sse-subscribers, reads the server's RSS idle, has -sse-rate events
 // published for a -sse-window (server CPU per delivery, latency, missed

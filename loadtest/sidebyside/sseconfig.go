@@ -20,18 +20,23 @@ type sseServer struct {
 	pkg        string // its package, from the module's root
 	path       string // the event stream the subscribers GET
 	experiment bool   // run only when named by -sse-servers
+	gin        bool   // its handler mounted in a gin router (broadcast's -gin)
 }
 
 // sseServers are the SSE servers, the reference first.
 var sseServers = []sseServer{
-	{"reference", "./sidebyside/peers/reference", "/events", false},
-	{"ginstream", "./sidebyside/peers/ginstream", "/events?topic=news", false},
-	{"go-sse", "./sidebyside/peers/gosse", "/events", false},
-	{"r3labs", "./sidebyside/peers/r3labs", "/events?stream=messages", false},
+	{"reference", "./sidebyside/peers/reference", "/events", false, false},
+	{"ginstream", "./sidebyside/peers/ginstream", "/events?topic=news", false, false},
+	{"go-sse", "./sidebyside/peers/gosse", "/events", false, false},
+	{"r3labs", "./sidebyside/peers/r3labs", "/events?stream=messages", false, false},
 	// A design under study for ginstream, not a library (docs/BENCHMARKS.md).
-	{"pooled", "./sidebyside/peers/pooled", "/events", true},
+	{"pooled", "./sidebyside/peers/pooled", "/events", true, false},
 	// The same, with each connection hijacked: what that trade buys.
-	{"hijacked", "./sidebyside/peers/hijacked", "/events", true},
+	{"hijacked", "./sidebyside/peers/hijacked", "/events", true, false},
+	// The peers as a gin app mounts them (gin.WrapH): what gin costs a
+	// subscriber of a library that writes on the handler's goroutine.
+	{"go-sse-gin", "./sidebyside/peers/gosse", "/events", true, true},
+	{"r3labs-gin", "./sidebyside/peers/r3labs", "/events?stream=messages", true, true},
 }
 
 // sseConfig is the sse workload's configuration.

@@ -63,7 +63,11 @@ func measureSSE(ctx context.Context, cfg config, progress io.Writer) ([]*sseRow,
 // measureSSEOnce starts a fresh server, runs the SSE client child against
 // it and stops it.
 func measureSSEOnce(ctx context.Context, cfg config, s sseServer, bin string) (res sseResult, err error) {
-	srv, err := child.Start(ctx, s.name, bin, []string{"-addr", "127.0.0.1:0"}, broadcastReady, startTimeout)
+	serverArgs := []string{"-addr", "127.0.0.1:0"}
+	if s.gin {
+		serverArgs = append(serverArgs, "-gin")
+	}
+	srv, err := child.Start(ctx, s.name, bin, serverArgs, broadcastReady, startTimeout)
 	if err != nil {
 		return res, err
 	}

@@ -59,6 +59,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // The control endpoints.
@@ -117,19 +119,35 @@ func (s *Schedule) Count(from, to time.Time) int64 {
 // Main runs a server: it serves events (the event stream's handler) at
 // path and the control endpoints, on -addr (127.0.0.1:0), prints
 // ReadyPrefix and the address, publishes with publish as the client asks,
-// and exits on SIGTERM or SIGINT.
+// and exits on SIGTERM or SIGINT. With -gin, events is mounted in a gin
+// router, as a gin app mounts an http.Handler (gin.New with Recovery,
+// gin.WrapH): for the peers that are plain handlers, what gin costs them.
 func Main(path string, events http.Handler, publish Publish) {
 	if rate, err := strconv.Atoi(os.Getenv("BROADCAST_MEMPROFILERATE")); err == nil && rate > 0 {
 		runtime.MemProfileRate = rate
 	}
 	addr := flag.String("addr", "127.0.0.1:0", "`address` to listen on")
+	inGin := flag.Bool("gin", false, "mount the event stream's handler in a gin router")
 	flag.Parse()
+	if *inGin {
+		events = inGinRouter(path, events)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, *addr, path, events, publish); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// inGinRouter returns a gin router that serves h on GET path, as a gin
+// app mounts an http.Handler.
+func inGinRouter(path string, h http.Handler) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.GET(path, gin.WrapH(h))
+	return r
 }
 
 // serve runs the server until ctx ends.

@@ -1,6 +1,9 @@
 package broadcast
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -30,5 +33,30 @@ func TestScheduleCount(t *testing.T) {
 	}
 	if got := (*Schedule)(nil).Count(at(0), at(5000)); got != 0 {
 		t.Errorf("nil schedule: Count = %d, want 0", got)
+	}
+}
+
+// TestInGinRouter checks that -gin's router serves the handler at its
+// path, to GET only, and nothing else.
+func TestInGinRouter(t *testing.T) {
+	h := inGinRouter("/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: "+r.URL.RawQuery+"\n\n")
+	}))
+	tests := []struct {
+		method, target string
+		status         int
+		body           string
+	}{
+		{"GET", "/events?topic=a", http.StatusOK, "data: topic=a\n\n"},
+		{"GET", "/other", http.StatusNotFound, ""},
+		{"POST", "/events", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.target, nil))
+		if rec.Code != tt.status || (tt.body != "" && rec.Body.String() != tt.body) {
+			t.Errorf("%s %s: %d %q, want %d %q", tt.method, tt.target, rec.Code, rec.Body.String(), tt.status, tt.body)
+		}
 	}
 }
