@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"runtime"
 	"sync"
 	"time"
 )
@@ -11,6 +12,12 @@ import (
 // clients that do not read, and the other subscribers must not wait for
 // them.
 const writerPatience = time.Millisecond
+
+// crowdedQueue is the length of the queue at which the pool adds a
+// writer, up to one per processor: a topic's event wakes every one of its
+// subscribers, and one writer would make their thousands of writes in
+// turn, the last one's latency the sum of all, while a processor idles.
+const crowdedQueue = 64
 
 // writers is a pool of goroutines that write the events of subscriptions
 // that have no goroutine of their own doing it (see pooled): a handler
@@ -24,7 +31,9 @@ const writerPatience = time.Millisecond
 // no queued subscription has been taken for writerPatience while no writer
 // is idle, the pool adds one. So there are as many writers as clients
 // holding one up (each until its stall deadline), plus those that keep up
-// with the queue, and one idle at most. The writers end once no
+// with the queue, and one idle at most; and while the queue is crowded
+// (a fan-out to thousands), one writer more each time it grows past
+// crowdedQueue, up to one per processor. The writers end once no
 // subscription is attached: the pool owns them, and they end with the
 // last subscription.
 type writers struct {
@@ -88,6 +97,8 @@ func (ws *writers) schedule(p job) {
 		ws.ready.Signal()
 	case ws.running == 0:
 		ws.start()
+	case len(ws.queue)-ws.head == crowdedQueue && ws.running < runtime.GOMAXPROCS(0):
+		ws.start() // once each time the queue grows past crowdedQueue
 	default:
 		ws.arm()
 	}

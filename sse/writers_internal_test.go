@@ -3,10 +3,12 @@ package sse
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ginstream/ginstream/generator"
@@ -238,4 +240,56 @@ func TestWritersCall(t *testing.T) {
 		t.Error("call returned after f panicked")
 	}()
 	waitEnded(t, ws)
+}
+
+// jobFunc is a job of the tests.
+type jobFunc func()
+
+func (f jobFunc) run() { f() }
+
+// TestWritersCrowded: a queue that grows to crowdedQueue while every
+// writer is busy gets one writer more at once (not after writerPatience),
+// up to one per processor; a shorter queue waits for the one it has.
+func TestWritersCrowded(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	synctest.Test(t, func(t *testing.T) {
+		ws := newWriters()
+		ws.attach()
+		release := make(chan struct{})
+		running := func() int {
+			ws.mu.Lock()
+			defer ws.mu.Unlock()
+			return ws.running
+		}
+		defer func() { // also after a failure: no writer left blocked
+			close(release)
+			ws.detach()
+			synctest.Wait()
+			if n := running(); n != 0 {
+				t.Errorf("%d writers left after the last detach", n)
+			}
+		}()
+		ws.schedule(jobFunc(func() { <-release })) // holds the first writer
+		synctest.Wait()
+		for i := range crowdedQueue - 1 {
+			ws.schedule(jobFunc(func() { <-release }))
+			if n := running(); n != 1 {
+				t.Fatalf("%d queued: %d writers, want 1", i+1, n)
+			}
+		}
+		ws.schedule(jobFunc(func() { <-release })) // the queue is crowded
+		if n := running(); n != 2 {
+			t.Fatalf("%d queued: %d writers, want 2", crowdedQueue, n)
+		}
+		synctest.Wait() // the new writer takes one, and blocks on it
+		ws.mu.Lock()
+		queued := len(ws.queue) - ws.head
+		ws.mu.Unlock()
+		for range crowdedQueue - queued { // crowded again: GOMAXPROCS writers already
+			ws.schedule(jobFunc(func() { <-release }))
+		}
+		if n := running(); n != 2 {
+			t.Errorf("crowded again: %d writers, want 2, one per processor", n)
+		}
+	})
 }
