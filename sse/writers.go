@@ -99,6 +99,7 @@ func (ws *writers) schedule(p job) {
 		ws.start()
 	case len(ws.queue)-ws.head == crowdedQueue && ws.running < runtime.GOMAXPROCS(0):
 		ws.start() // once each time the queue grows past crowdedQueue
+		ws.arm()   // as below: the new writer too may be held up
 	default:
 		ws.arm()
 	}
